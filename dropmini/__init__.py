@@ -1,0 +1,56 @@
+"""dropmini: torch.nn.Dropout reproduced bit for bit, small enough to read.
+
+The functions and modules here give, for the same seed on the CPU, the same
+bits, gradients and random-number consumption as their ``torch.nn``
+counterparts, with stricter and clearer errors for bad input.
+
+Examples
+--------
+>>> import torch, dropmini
+>>> x = torch.arange(1.0, 6.0)
+>>> _ = torch.manual_seed(0); ours = dropmini.dropout(x, 0.2)
+>>> _ = torch.manual_seed(0); theirs = torch.nn.functional.dropout(x, 0.2)
+>>> dropmini.same_bits(ours, theirs)
+True
+"""
+
+from dropmini.compare import same_bits, ulp_distance
+from dropmini.functional import (
+    SELU_ALPHA,
+    alpha_dropout,
+    dropout,
+    dropout1d,
+    dropout2d,
+    dropout3d,
+    feature_alpha_dropout,
+    feature_noise_shape,
+)
+from dropmini.modules import (
+    AlphaDropout,
+    Dropout,
+    Dropout1d,
+    Dropout2d,
+    Dropout3d,
+    FeatureAlphaDropout,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SELU_ALPHA",
+    "AlphaDropout",
+    "Dropout",
+    "Dropout1d",
+    "Dropout2d",
+    "Dropout3d",
+    "FeatureAlphaDropout",
+    "alpha_dropout",
+    "dropout",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "feature_alpha_dropout",
+    "feature_noise_shape",
+    "same_bits",
+    "ulp_distance",
+]

@@ -1,0 +1,373 @@
+"""Functional dropout that reproduces ``torch.nn.functional`` bit for bit on the CPU.
+
+Every function follows the sequence of operations of ATen's ``_dropout_impl``:
+draw a Bernoulli(1 - p) mask with ``bernoulli_``, divide it by ``1 - p`` in
+place, multiply the input by it. Doing the same operations in the same order
+gives the same bits, the same gradient and the same use of the random stream.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import torch
+
+from dropmini._checks import check_inplace_allowed, check_input, check_probability
+
+__all__ = [
+    "SELU_ALPHA",
+    "alpha_dropout",
+    "dropout",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "feature_alpha_dropout",
+    "feature_noise_shape",
+]
+
+#: The negative saturation value of SELU, ``-scale * alpha``, negated; alpha
+#: dropout sets dropped units to ``-SELU_ALPHA`` before its affine correction.
+SELU_ALPHA = 1.7580993408473766
+
+
+def feature_noise_shape(input: torch.Tensor) -> tuple[int, ...]:
+    """Shape of the mask for channel-wise dropout: ``(N, C, 1, ..., 1)``.
+
+    Parameters
+    ----------
+    input : torch.Tensor
+        A tensor of shape ``(N, C, *)`` with at least two dimensions.
+
+    Returns
+    -------
+    tuple of int
+        The batch and channel sizes followed by a 1 for every other dimension,
+        so that one draw decides a whole channel.
+
+    Raises
+    ------
+    RuntimeError
+        If ``input`` has fewer than two dimensions.
+
+    Examples
+    --------
+    >>> feature_noise_shape(torch.zeros(8, 3, 32, 32))
+    (8, 3, 1, 1)
+    """
+    if input.dim() < 2:
+        raise RuntimeError(
+            "channel-wise dropout needs an input of shape (N, C, ...) with at least "
+            f"2 dimensions, but got a {input.dim()}-D input of shape {tuple(input.shape)}"
+        )
+    return (input.shape[0], input.shape[1]) + (1,) * (input.dim() - 2)
+
+
+def _dropout_impl(
+    input: torch.Tensor,
+    p: float,
+    training: bool,
+    inplace: bool,
+    *,
+    feature: bool = False,
+    alpha: bool = False,
+) -> torch.Tensor:
+    """The one implementation behind every variant (ATen's ``_dropout_impl``)."""
+    if p == 0 or not training or input.numel() == 0:
+        return input
+    if inplace:
+        check_inplace_allowed(input)
+    if p == 1:
+        zero = torch.zeros((), dtype=input.dtype, device=input.device)
+        return input.mul_(zero) if inplace else input * zero
+    if feature:
+        noise = input.new_empty(feature_noise_shape(input))
+    else:
+        noise = torch.empty_like(input)
+    noise.bernoulli_(1 - p)
+    if not alpha:
+        noise.div_(1 - p)
+        return input.mul_(noise) if inplace else input * noise
+    a = 1.0 / math.sqrt((SELU_ALPHA * SELU_ALPHA * p + 1) * (1 - p))
+    b = noise.add(-1).mul_(SELU_ALPHA * a).add_(SELU_ALPHA * a * p)
+    noise.mul_(a)
+    out = input.mul_(noise) if inplace else input * noise
+    return out.add_(b)
+
+
+def _checked(input: torch.Tensor, p: float) -> None:
+    check_probability(p)
+    check_input(input)
+
+
+def dropout(
+    input: torch.Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> torch.Tensor:
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``.
+
+    The drop-in twin of ``torch.nn.functional.dropout``: for the same seed on
+    the CPU it returns the same bits, has the same gradient and draws the same
+    random numbers.
+
+    Parameters
+    ----------
+    input : torch.Tensor
+        A floating-point tensor of any shape.
+    p : float, default 0.5
+        Probability that an element is zeroed, in [0, 1].
+    training : bool, default True
+        Apply dropout if true; otherwise return ``input`` itself. Note the
+        default: inside a module pass ``training=self.training``.
+    inplace : bool, default False
+        Overwrite ``input`` with the result and return ``input``.
+
+    Returns
+    -------
+    torch.Tensor
+        The dropped tensor. It is ``input`` itself when ``inplace`` is true, when
+        ``training`` is false, when ``p == 0`` or when ``input`` is empty.
+
+    Raises
+    ------
+    TypeError
+        If ``p`` is not a real number or ``input`` is not a floating-point tensor.
+    ValueError
+        If ``p`` is NaN or outside [0, 1].
+    RuntimeError
+        If ``inplace`` is true and ``input`` is a leaf that requires grad.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> dropout(torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0]), p=0.2)
+    tensor([0.0000, 2.5000, 3.7500, 0.0000, 6.2500])
+    >>> x = torch.ones(3)
+    >>> dropout(x, p=0.5, training=False) is x
+    True
+    """
+    _checked(input, p)
+    return _dropout_impl(input, p, training, inplace)
+
+
+def _channel_wise(
+    input: torch.Tensor,
+    p: float,
+    training: bool,
+    inplace: bool,
+    *,
+    batched: bool,
+) -> torch.Tensor:
+    """Feature dropout, adding a batch dimension first when ``batched`` is false."""
+    if batched:
+        return _dropout_impl(input, p, training, inplace, feature=True)
+    if inplace:
+        input.unsqueeze_(0)
+        return _dropout_impl(input, p, training, True, feature=True).squeeze_(0)
+    return _dropout_impl(input.unsqueeze(0), p, training, False, feature=True).squeeze(0)
+
+
+def _warn_rank(name: str, input: torch.Tensor, expected: str) -> None:
+    warnings.warn(
+        f"{name}: expected a {expected} input, but got a {input.dim()}-D input of shape "
+        f"{tuple(input.shape)}; dropping whole channels of it anyway, as torch does. "
+        "Use dropout for element-wise dropout.",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+def dropout1d(
+    input: torch.Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> torch.Tensor:
+    """Zero whole channels of a ``(N, C, L)`` or ``(C, L)`` input with probability ``p``.
+
+    The twin of ``torch.nn.functional.dropout1d``.
+
+    Parameters
+    ----------
+    input : torch.Tensor
+        Floating-point tensor of shape ``(N, C, L)`` or ``(C, L)``.
+    p : float, default 0.5
+        Probability that a channel is zeroed.
+    training : bool, default True
+        Apply dropout if true; otherwise return ``input``.
+    inplace : bool, default False
+        Overwrite ``input`` with the result.
+
+    Returns
+    -------
+    torch.Tensor
+        The input with each channel either zeroed or scaled by ``1 / (1 - p)``.
+
+    Raises
+    ------
+    RuntimeError
+        If ``input`` is not 2-D or 3-D (torch raises the same class).
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> dropout1d(torch.ones(1, 3, 2), p=0.5)
+    tensor([[[0., 0.],
+             [0., 0.],
+             [2., 2.]]])
+    """
+    _checked(input, p)
+    if input.dim() not in (2, 3):
+        raise RuntimeError(
+            "dropout1d: expected a 2-D (C, L) or 3-D (N, C, L) input, but got a "
+            f"{input.dim()}-D input of shape {tuple(input.shape)}"
+        )
+    return _channel_wise(input, p, training, inplace, batched=input.dim() == 3)
+
+
+def dropout2d(
+    input: torch.Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> torch.Tensor:
+    """Zero whole channels of a ``(N, C, H, W)`` input with probability ``p``.
+
+    The twin of ``torch.nn.functional.dropout2d``, including its historical
+    quirk: a 3-D input is read as ``(N, C, L)``, not as an unbatched
+    ``(C, H, W)``, with a ``UserWarning``. Other ranks than 3 and 4 also warn.
+
+    Parameters
+    ----------
+    input : torch.Tensor
+        Floating-point tensor of shape ``(N, C, H, W)``.
+    p : float, default 0.5
+        Probability that a channel is zeroed.
+    training : bool, default True
+        Apply dropout if true; otherwise return ``input``.
+    inplace : bool, default False
+        Overwrite ``input`` with the result.
+
+    Returns
+    -------
+    torch.Tensor
+        The input with each channel either zeroed or scaled by ``1 / (1 - p)``.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> dropout2d(torch.ones(1, 3, 1, 2), p=0.5).flatten()
+    tensor([0., 0., 0., 0., 2., 2.])
+    """
+    _checked(input, p)
+    if input.dim() not in (3, 4):
+        _warn_rank("dropout2d", input, "4-D (N, C, H, W)")
+    if input.dim() == 3:
+        warnings.warn(
+            "dropout2d: got a 3-D input and, as torch does, reads it as (N, C, L) and "
+            "drops 1-D channels; for an unbatched (C, H, W) image, call "
+            "dropout2d(x.unsqueeze(0)).squeeze(0), or use dropout1d for (N, C, L).",
+            UserWarning,
+            stacklevel=2,
+        )
+    return _channel_wise(input, p, training, inplace, batched=True)
+
+
+def dropout3d(
+    input: torch.Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> torch.Tensor:
+    """Zero whole channels of a ``(N, C, D, H, W)`` or ``(C, D, H, W)`` input.
+
+    The twin of ``torch.nn.functional.dropout3d``; ranks other than 4 and 5
+    give a ``UserWarning``, as in torch.
+
+    Parameters
+    ----------
+    input : torch.Tensor
+        Floating-point tensor of shape ``(N, C, D, H, W)`` or ``(C, D, H, W)``.
+    p : float, default 0.5
+        Probability that a channel is zeroed.
+    training : bool, default True
+        Apply dropout if true; otherwise return ``input``.
+    inplace : bool, default False
+        Overwrite ``input`` with the result.
+
+    Returns
+    -------
+    torch.Tensor
+        The input with each channel either zeroed or scaled by ``1 / (1 - p)``.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> dropout3d(torch.ones(1, 4, 1, 1, 1), p=0.5).flatten()
+    tensor([0., 0., 2., 0.])
+    """
+    _checked(input, p)
+    if input.dim() not in (4, 5):
+        _warn_rank("dropout3d", input, "5-D (N, C, D, H, W) or 4-D (C, D, H, W)")
+    return _channel_wise(input, p, training, inplace, batched=input.dim() == 5)
+
+
+def alpha_dropout(
+    input: torch.Tensor, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> torch.Tensor:
+    """Alpha dropout for SELU networks: keeps mean 0 and variance 1.
+
+    Dropped units are set to SELU's negative saturation value and the result is
+    shifted and scaled so that a standardised input stays standardised. The twin
+    of ``torch.nn.functional.alpha_dropout``; note that ``training`` defaults to
+    false there and here.
+
+    Parameters
+    ----------
+    input : torch.Tensor
+        Floating-point tensor of any shape.
+    p : float, default 0.5
+        Probability that an element is dropped.
+    training : bool, default False
+        Apply dropout if true; otherwise return ``input``.
+    inplace : bool, default False
+        Overwrite ``input`` with the result.
+
+    Returns
+    -------
+    torch.Tensor
+        Kept elements are ``a * input + c`` and dropped ones ``a * -SELU_ALPHA + c``,
+        with ``a`` and ``c`` chosen to keep mean and variance, computed in torch's order.
+
+    Examples
+    --------
+    >>> x = torch.zeros(4)
+    >>> alpha_dropout(x, 0.5) is x   # training defaults to False
+    True
+    """
+    _checked(input, p)
+    return _dropout_impl(input, p, training, inplace, alpha=True)
+
+
+def feature_alpha_dropout(
+    input: torch.Tensor, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> torch.Tensor:
+    """Channel-wise alpha dropout: whole channels take SELU's saturation value.
+
+    The twin of ``torch.nn.functional.feature_alpha_dropout``.
+
+    Parameters
+    ----------
+    input : torch.Tensor
+        Floating-point tensor of shape ``(N, C, *)``.
+    p : float, default 0.5
+        Probability that a channel is dropped.
+    training : bool, default False
+        Apply dropout if true; otherwise return ``input``.
+    inplace : bool, default False
+        Overwrite ``input`` with the result.
+
+    Returns
+    -------
+    torch.Tensor
+        The input with every channel either kept or dropped, then shifted and scaled.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(1)
+    >>> feature_alpha_dropout(torch.zeros(1, 2, 2), 0.5, training=True)
+    tensor([[[0.7792, 0.7792],
+             [0.7792, 0.7792]]])
+    """
+    _checked(input, p)
+    return _dropout_impl(input, p, training, inplace, feature=True, alpha=True)

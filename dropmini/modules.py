@@ -1,0 +1,166 @@
+"""Dropout modules with the same constructor, repr and behaviour as ``torch.nn``'s."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from dropmini import functional as F
+from dropmini._checks import check_probability
+
+__all__ = [
+    "AlphaDropout",
+    "Dropout",
+    "Dropout1d",
+    "Dropout2d",
+    "Dropout3d",
+    "FeatureAlphaDropout",
+]
+
+
+class _DropoutNd(nn.Module):
+    """Holds ``p`` and ``inplace`` and checks ``p`` once, at construction."""
+
+    __constants__ = ["p", "inplace"]
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        check_probability(p)
+        self.p = p
+        self.inplace = inplace
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout(_DropoutNd):
+    """Zero each element with probability ``p`` during training; identity in eval mode.
+
+    The twin of ``torch.nn.Dropout``, computed by :func:`dropmini.dropout`.
+
+    Parameters
+    ----------
+    p : float, default 0.5
+        Probability that an element is zeroed; kept elements are scaled by ``1 / (1 - p)``.
+    inplace : bool, default False
+        Overwrite the input with the result.
+
+    Examples
+    --------
+    >>> drop = Dropout(0.2)
+    >>> drop
+    Dropout(p=0.2, inplace=False)
+    >>> _ = torch.manual_seed(0)
+    >>> drop(torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0]))
+    tensor([0.0000, 2.5000, 3.7500, 0.0000, 6.2500])
+    >>> _ = drop.eval()
+    >>> drop(torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0]))
+    tensor([1., 2., 3., 4., 5.])
+    """
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return F.dropout(input, self.p, self.training, self.inplace)
+
+
+class Dropout1d(_DropoutNd):
+    """Zero whole channels of ``(N, C, L)`` or ``(C, L)`` inputs; twin of ``torch.nn.Dropout1d``.
+
+    Parameters
+    ----------
+    p : float, default 0.5
+        Probability that a channel is zeroed.
+    inplace : bool, default False
+        Overwrite the input with the result.
+
+    Examples
+    --------
+    >>> Dropout1d(0.1)
+    Dropout1d(p=0.1, inplace=False)
+    """
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return F.dropout1d(input, self.p, self.training, self.inplace)
+
+
+class Dropout2d(_DropoutNd):
+    """Zero whole channels of ``(N, C, H, W)`` inputs; twin of ``torch.nn.Dropout2d``.
+
+    Parameters
+    ----------
+    p : float, default 0.5
+        Probability that a channel is zeroed.
+    inplace : bool, default False
+        Overwrite the input with the result.
+
+    Examples
+    --------
+    >>> Dropout2d(0.1)
+    Dropout2d(p=0.1, inplace=False)
+    """
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return F.dropout2d(input, self.p, self.training, self.inplace)
+
+
+class Dropout3d(_DropoutNd):
+    """Zero whole channels of ``(N, C, D, H, W)`` inputs; twin of ``torch.nn.Dropout3d``.
+
+    Parameters
+    ----------
+    p : float, default 0.5
+        Probability that a channel is zeroed.
+    inplace : bool, default False
+        Overwrite the input with the result.
+
+    Examples
+    --------
+    >>> Dropout3d(0.1)
+    Dropout3d(p=0.1, inplace=False)
+    """
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return F.dropout3d(input, self.p, self.training, self.inplace)
+
+
+class AlphaDropout(_DropoutNd):
+    """Alpha dropout for SELU networks; twin of ``torch.nn.AlphaDropout``.
+
+    Like torch's module it accepts ``inplace`` but ignores it.
+
+    Parameters
+    ----------
+    p : float, default 0.5
+        Probability that an element is dropped.
+    inplace : bool, default False
+        Accepted for torch compatibility and ignored.
+
+    Examples
+    --------
+    >>> AlphaDropout(0.1)
+    AlphaDropout(p=0.1, inplace=False)
+    """
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return F.alpha_dropout(input, self.p, self.training)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """Channel-wise alpha dropout; twin of ``torch.nn.FeatureAlphaDropout``.
+
+    Like torch's module it accepts ``inplace`` but ignores it.
+
+    Parameters
+    ----------
+    p : float, default 0.5
+        Probability that a channel is dropped.
+    inplace : bool, default False
+        Accepted for torch compatibility and ignored.
+
+    Examples
+    --------
+    >>> FeatureAlphaDropout(0.1)
+    FeatureAlphaDropout(p=0.1, inplace=False)
+    """
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return F.feature_alpha_dropout(input, self.p, self.training)
