@@ -14,7 +14,9 @@ Examples
 True
 """
 
-from dropmini.compare import same_bits, ulp_distance
+from dropmini import plots, stats
+from dropmini.compare import TorchComparison, same_bits, ulp_distance, versus_torch
+from dropmini.custom import CustomDropout
 from dropmini.functional import (
     SELU_ALPHA,
     alpha_dropout,
@@ -39,11 +41,13 @@ __version__ = "0.1.0"
 __all__ = [
     "SELU_ALPHA",
     "AlphaDropout",
+    "CustomDropout",
     "Dropout",
     "Dropout1d",
     "Dropout2d",
     "Dropout3d",
     "FeatureAlphaDropout",
+    "TorchComparison",
     "alpha_dropout",
     "dropout",
     "dropout1d",
@@ -51,6 +55,9 @@ __all__ = [
     "dropout3d",
     "feature_alpha_dropout",
     "feature_noise_shape",
+    "plots",
     "same_bits",
+    "stats",
     "ulp_distance",
+    "versus_torch",
 ]

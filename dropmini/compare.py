@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import torch
 
-__all__ = ["same_bits", "ulp_distance"]
+__all__ = ["TorchComparison", "same_bits", "ulp_distance", "versus_torch"]
 
 _INT_OF_WIDTH = {2: torch.int16, 4: torch.int32, 8: torch.int64}
 
@@ -94,3 +97,78 @@ def ulp_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return torch.where(i < 0, sign - i - 1, i)
 
     return (ordered(a) - ordered(b)).abs()
+
+
+@dataclass(frozen=True)
+class TorchComparison:
+    """The outcome of running a dropmini callable and a torch callable from one seed.
+
+    Attributes
+    ----------
+    ours, theirs : torch.Tensor
+        The two results.
+    same_output : bool
+        Whether the results have the same bits (see :func:`same_bits`).
+    same_rng_state : bool
+        Whether the global random-number generator ended in the same state,
+        so that every later random number agrees too.
+    """
+
+    ours: torch.Tensor
+    theirs: torch.Tensor
+    same_output: bool
+    same_rng_state: bool
+
+    def __bool__(self) -> bool:
+        return self.same_output and self.same_rng_state
+
+    def __repr__(self) -> str:
+        return (
+            f"same bits as torch: {self.same_output}, "
+            f"same RNG state afterwards: {self.same_rng_state}"
+        )
+
+
+def versus_torch(
+    ours: Callable[[torch.Tensor], torch.Tensor],
+    theirs: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    seed: int,
+) -> TorchComparison:
+    """Run ``ours`` and ``theirs`` on copies of ``x`` from the same seed and compare.
+
+    Each callable gets its own copy of ``x`` (same strides), so in-place
+    callables do not disturb the caller's tensor or each other.
+
+    Parameters
+    ----------
+    ours, theirs : callable
+        Functions or modules mapping a tensor to a tensor.
+    x : torch.Tensor
+        The input.
+    seed : int
+        Passed to ``torch.manual_seed`` before each call.
+
+    Returns
+    -------
+    TorchComparison
+        Both results and whether their bits and the RNG states after agree.
+
+    Examples
+    --------
+    >>> import dropmini
+    >>> x = torch.arange(1.0, 6.0)
+    >>> versus_torch(dropmini.Dropout(0.2), torch.nn.Dropout(0.2), x, seed=0)
+    same bits as torch: True, same RNG state afterwards: True
+    """
+    results, states = [], []
+    for fn in (ours, theirs):
+        torch.manual_seed(seed)
+        results.append(fn(x.clone()))
+        states.append(torch.get_rng_state())
+    return TorchComparison(
+        ours=results[0],
+        theirs=results[1],
+        same_output=same_bits(results[0], results[1]),
+        same_rng_state=bool(torch.equal(states[0], states[1])),
+    )

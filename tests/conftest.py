@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 import dropmini
 
@@ -93,3 +97,35 @@ def _restore_rng():
     state = torch.get_rng_state()
     yield
     torch.set_rng_state(state)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def toc_pages() -> list[str]:
+    """Every page listed in _toc.yml, as paths without suffix (e.g. 'notebooks/01_...')."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries:
+            if "file" in entry:
+                pages.append(entry["file"])
+            walk(entry.get("sections", []))
+
+    for part in toc.get("parts", []):
+        walk(part["chapters"])
+    return pages
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """Build the book from clean with -W -n into a temporary folder, once per session."""
+    out = tmp_path_factory.mktemp("book")
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    result = subprocess.run(
+        [str(jupyter_book), "build", str(ROOT), "--path-output", str(out),
+         "-W", "-n", "--keep-going", "--builder", "html"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return out / "_build" / "html", result

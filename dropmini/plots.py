@@ -1,0 +1,120 @@
+"""Figures shared by the chapters. Each function draws one idea and returns the figure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+
+from dropmini.stats import binomial_pmf
+
+__all__ = ["mask_figure", "masks_figure", "zero_count_figure"]
+
+KEPT_DROPPED = ListedColormap(["#f4f4f4", "#1f77b4"])
+
+
+def _draw_mask(ax: plt.Axes, output: torch.Tensor, title: str) -> None:
+    kept = (output != 0).to(torch.float32)
+    if kept.dim() == 1:
+        kept = kept.unsqueeze(0)
+    ax.imshow(kept.numpy(), cmap=KEPT_DROPPED, vmin=0, vmax=1, interpolation="nearest")
+    ax.set_title(title)
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+
+
+def mask_figure(output: torch.Tensor, title: str) -> Figure:
+    """Draw which elements of a dropout output were kept (blue) or zeroed (light grey).
+
+    Parameters
+    ----------
+    output : torch.Tensor
+        A 1-D or 2-D dropout result; a nonzero element counts as kept.
+    title : str
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, one axes.
+
+    Examples
+    --------
+    >>> fig = mask_figure(torch.tensor([[0.0, 2.0], [2.0, 0.0]]), "mask")
+    >>> fig.axes[0].get_xlabel()
+    'column'
+    """
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    _draw_mask(ax, output, title)
+    fig.tight_layout()
+    return fig
+
+
+def masks_figure(outputs: Sequence[torch.Tensor], titles: Sequence[str]) -> Figure:
+    """Draw several masks side by side, for comparing draws or kinds of dropout.
+
+    Parameters
+    ----------
+    outputs : sequence of torch.Tensor
+        1-D or 2-D dropout results.
+    titles : sequence of str
+        One title per output.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, one axes per output.
+
+    Examples
+    --------
+    >>> fig = masks_figure([torch.ones(2, 2), torch.zeros(2, 2)], ["a", "b"])
+    >>> len(fig.axes)
+    2
+    """
+    fig, axes = plt.subplots(1, len(outputs), figsize=(3.2 * len(outputs), 3.4), squeeze=False)
+    for ax, output, title in zip(axes[0], outputs, titles, strict=True):
+        _draw_mask(ax, output, title)
+    fig.tight_layout()
+    return fig
+
+
+def zero_count_figure(counts: torch.Tensor, n: int, p: float) -> Figure:
+    """Compare observed zero counts per run with the Binomial(n, p) probabilities.
+
+    Parameters
+    ----------
+    counts : torch.Tensor
+        Zero count of each run (see :func:`dropmini.stats.zero_counts`).
+    n : int
+        Elements per run.
+    p : float
+        Dropout probability.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Bars of observed frequencies with the Binomial probabilities as markers.
+
+    Examples
+    --------
+    >>> fig = zero_count_figure(torch.tensor([0, 1, 1, 2]), n=5, p=0.2)
+    >>> fig.axes[0].get_ylabel()
+    'fraction of runs'
+    """
+    ks = list(range(n + 1))
+    observed = torch.bincount(counts, minlength=n + 1).double() / len(counts)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.bar(
+        ks, observed.tolist(), color="#1f77b4", alpha=0.7, label=f"observed ({len(counts)} runs)"
+    )
+    ax.plot(ks, binomial_pmf(n, p), "o", color="#d62728", label=f"Binomial({n}, {p})")
+    ax.axvline(n * p, color="grey", linestyle="--", label=f"p·n = {n * p:g}")
+    ax.set_xlabel("number of zeros in the output")
+    ax.set_ylabel("fraction of runs")
+    ax.set_xticks(ks)
+    ax.legend()
+    fig.tight_layout()
+    return fig
