@@ -14,7 +14,7 @@ Examples
 True
 """
 
-from dropmini import plots, stats
+from dropmini import gpt, memory, plots, stats
 from dropmini.compare import TorchComparison, same_bits, ulp_distance, versus_torch
 from dropmini.custom import CustomDropout
 from dropmini.functional import (
@@ -34,6 +34,7 @@ from dropmini.modules import (
     Dropout2d,
     Dropout3d,
     FeatureAlphaDropout,
+    to_torch,
 )
 
 __version__ = "0.1.0"
@@ -55,9 +56,12 @@ __all__ = [
     "dropout3d",
     "feature_alpha_dropout",
     "feature_noise_shape",
+    "gpt",
+    "memory",
     "plots",
     "same_bits",
     "stats",
+    "to_torch",
     "ulp_distance",
     "versus_torch",
 ]

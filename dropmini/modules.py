@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from copy import deepcopy
+
 import torch
 from torch import nn
 
@@ -15,6 +17,7 @@ __all__ = [
     "Dropout2d",
     "Dropout3d",
     "FeatureAlphaDropout",
+    "to_torch",
 ]
 
 
@@ -164,3 +167,49 @@ class FeatureAlphaDropout(_DropoutNd):
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         return F.feature_alpha_dropout(input, self.p, self.training)
+
+
+_TORCH_TWINS: dict[type[nn.Module], type[nn.Module]] = {
+    Dropout: nn.Dropout,
+    Dropout1d: nn.Dropout1d,
+    Dropout2d: nn.Dropout2d,
+    Dropout3d: nn.Dropout3d,
+    AlphaDropout: nn.AlphaDropout,
+    FeatureAlphaDropout: nn.FeatureAlphaDropout,
+}
+
+
+def to_torch(model: nn.Module) -> nn.Module:
+    """A deep copy of ``model`` with every dropmini dropout module swapped for torch's.
+
+    Handy for showing that a whole model computes the same bits with either.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any module tree.
+
+    Returns
+    -------
+    torch.nn.Module
+        The copy; parameters, buffers and training flags are copied too.
+
+    Examples
+    --------
+    >>> to_torch(nn.Sequential(nn.Linear(2, 2), Dropout(0.1)))
+    Sequential(
+      (0): Linear(in_features=2, out_features=2, bias=True)
+      (1): Dropout(p=0.1, inplace=False)
+    )
+    >>> type(_[1]).__module__
+    'torch.nn.modules.dropout'
+    """
+    copy = deepcopy(model)
+    for parent in list(copy.modules()):
+        for name, child in list(parent.named_children()):
+            twin = _TORCH_TWINS.get(type(child))
+            if twin is not None:
+                replacement = twin(child.p, child.inplace)
+                replacement.train(child.training)
+                setattr(parent, name, replacement)
+    return copy
