@@ -14,7 +14,7 @@ Examples
 True
 """
 
-from dropmini import gpt, memory, plots, stats
+from dropmini import experiments, gpt, memory, plots, stats
 from dropmini.compare import TorchComparison, same_bits, ulp_distance, versus_torch
 from dropmini.custom import CustomDropout
 from dropmini.functional import (
@@ -54,6 +54,7 @@ __all__ = [
     "dropout1d",
     "dropout2d",
     "dropout3d",
+    "experiments",
     "feature_alpha_dropout",
     "feature_noise_shape",
     "gpt",

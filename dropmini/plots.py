@@ -11,7 +11,13 @@ from matplotlib.figure import Figure
 
 from dropmini.stats import binomial_pmf
 
-__all__ = ["mask_figure", "masks_figure", "zero_count_figure"]
+__all__ = [
+    "feature_maps_figure",
+    "layer_statistics_figure",
+    "mask_figure",
+    "masks_figure",
+    "zero_count_figure",
+]
 
 KEPT_DROPPED = ListedColormap(["#f4f4f4", "#1f77b4"])
 
@@ -116,5 +122,81 @@ def zero_count_figure(counts: torch.Tensor, n: int, p: float) -> Figure:
     ax.set_ylabel("fraction of runs")
     ax.set_xticks(ks)
     ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def feature_maps_figure(rows: Sequence[torch.Tensor], row_titles: Sequence[str]) -> Figure:
+    """Draw feature maps in a grid: one row per ``(C, H, W)`` tensor, one column per channel.
+
+    Parameters
+    ----------
+    rows : sequence of torch.Tensor
+        Each of shape ``(C, H, W)``, all with the same ``C``.
+    row_titles : sequence of str
+        A label per row, shown on the left.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The grid; all panels share one colour scale.
+
+    Examples
+    --------
+    >>> fig = feature_maps_figure([torch.ones(2, 4, 4)], ["maps"])
+    >>> len(fig.axes)
+    2
+    """
+    channels = rows[0].shape[0]
+    vmax = max(float(r.max()) for r in rows)
+    fig, axes = plt.subplots(
+        len(rows), channels, figsize=(1.6 * channels, 1.7 * len(rows)), squeeze=False
+    )
+    for r, (maps, title) in enumerate(zip(rows, row_titles, strict=True)):
+        for ch in range(channels):
+            ax = axes[r][ch]
+            ax.imshow(maps[ch].numpy(), cmap="viridis", vmin=0, vmax=vmax)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == len(rows) - 1:
+                ax.set_xlabel(f"channel {ch}")
+        axes[r][0].set_ylabel(title)
+    fig.tight_layout()
+    return fig
+
+
+def layer_statistics_figure(
+    curves: dict[str, tuple[Sequence[float], Sequence[float]]],
+) -> Figure:
+    """Plot mean and variance of activations against depth, one line per network.
+
+    Parameters
+    ----------
+    curves : dict
+        Label to ``(means, variances)``, as returned by
+        :func:`dropmini.experiments.selu_stack_statistics`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels: mean (target 0) and variance (target 1) per layer.
+
+    Examples
+    --------
+    >>> fig = layer_statistics_figure({"a": ([0.0, 0.1], [1.0, 1.1])})
+    >>> [ax.get_ylabel() for ax in fig.axes]
+    ['mean of activations', 'variance of activations']
+    """
+    fig, (ax_mean, ax_var) = plt.subplots(1, 2, figsize=(9, 3.5))
+    for label, (means, variances) in curves.items():
+        layers = range(1, len(means) + 1)
+        ax_mean.plot(layers, means, marker=".", label=label)
+        ax_var.plot(layers, variances, marker=".", label=label)
+    ax_mean.axhline(0, color="grey", linestyle="--")
+    ax_var.axhline(1, color="grey", linestyle="--")
+    for ax, name in ((ax_mean, "mean"), (ax_var, "variance")):
+        ax.set_xlabel("layer")
+        ax.set_ylabel(f"{name} of activations")
+    ax_mean.legend()
     fig.tight_layout()
     return fig
