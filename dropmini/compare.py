@@ -112,21 +112,28 @@ class TorchComparison:
     same_rng_state : bool
         Whether the global random-number generator ended in the same state,
         so that every later random number agrees too.
+    same_grad : bool or None
+        Whether the gradients with respect to the input have the same bits;
+        ``None`` when no backward pass was run.
     """
 
     ours: torch.Tensor
     theirs: torch.Tensor
     same_output: bool
     same_rng_state: bool
+    same_grad: bool | None = None
 
     def __bool__(self) -> bool:
-        return self.same_output and self.same_rng_state
+        return self.same_output and self.same_rng_state and self.same_grad is not False
 
     def __repr__(self) -> str:
-        return (
+        text = (
             f"same bits as torch: {self.same_output}, "
             f"same RNG state afterwards: {self.same_rng_state}"
         )
+        if self.same_grad is not None:
+            text += f", same gradient: {self.same_grad}"
+        return text
 
 
 def versus_torch(
@@ -134,6 +141,7 @@ def versus_torch(
     theirs: Callable[[torch.Tensor], torch.Tensor],
     x: torch.Tensor,
     seed: int,
+    backward: bool = False,
 ) -> TorchComparison:
     """Run ``ours`` and ``theirs`` on copies of ``x`` from the same seed and compare.
 
@@ -145,14 +153,18 @@ def versus_torch(
     ours, theirs : callable
         Functions or modules mapping a tensor to a tensor.
     x : torch.Tensor
-        The input.
+        The input, floating point if ``backward`` is true.
     seed : int
         Passed to ``torch.manual_seed`` before each call.
+    backward : bool, default False
+        Also back-propagate a fixed upstream gradient (``1, 2, 3, ...`` in the
+        output's shape) to the input and compare the gradients. The copy given to
+        the callable is then a non-leaf (``leaf * 1``), so in-place callables work.
 
     Returns
     -------
     TorchComparison
-        Both results and whether their bits and the RNG states after agree.
+        Both results and whether their bits, RNG states and gradients agree.
 
     Examples
     --------
@@ -160,15 +172,25 @@ def versus_torch(
     >>> x = torch.arange(1.0, 6.0)
     >>> versus_torch(dropmini.Dropout(0.2), torch.nn.Dropout(0.2), x, seed=0)
     same bits as torch: True, same RNG state afterwards: True
+    >>> versus_torch(dropmini.Dropout(0.2), torch.nn.Dropout(0.2), x, seed=0, backward=True)
+    same bits as torch: True, same RNG state afterwards: True, same gradient: True
     """
-    results, states = [], []
+    results, states, grads = [], [], []
     for fn in (ours, theirs):
+        leaf = x.detach().clone().requires_grad_(backward)
         torch.manual_seed(seed)
-        results.append(fn(x.clone()))
+        out = fn(leaf * 1 if backward else leaf)
         states.append(torch.get_rng_state())
+        if backward:
+            upstream = torch.arange(1, out.numel() + 1, dtype=out.dtype).reshape(out.shape)
+            out.backward(upstream)
+            grads.append(leaf.grad)
+            out = out.detach()
+        results.append(out)
     return TorchComparison(
         ours=results[0],
         theirs=results[1],
         same_output=same_bits(results[0], results[1]),
         same_rng_state=bool(torch.equal(states[0], states[1])),
+        same_grad=same_bits(grads[0], grads[1]) if backward else None,
     )

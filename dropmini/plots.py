@@ -9,13 +9,16 @@ import torch
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
+from dropmini.experiments import RegressionData, TrainingHistory
 from dropmini.stats import binomial_pmf
 
 __all__ = [
     "feature_maps_figure",
     "layer_statistics_figure",
+    "loss_curves_figure",
     "mask_figure",
     "masks_figure",
+    "mc_band_figure",
     "zero_count_figure",
 ]
 
@@ -198,5 +201,81 @@ def layer_statistics_figure(
         ax.set_xlabel("layer")
         ax.set_ylabel(f"{name} of activations")
     ax_mean.legend()
+    fig.tight_layout()
+    return fig
+
+
+def loss_curves_figure(runs: dict[float, TrainingHistory]) -> Figure:
+    """Training (dashed) and validation (solid) loss per epoch, one colour per dropout p.
+
+    Parameters
+    ----------
+    runs : dict
+        ``p`` to :class:`dropmini.experiments.TrainingHistory`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes, log-scaled loss.
+
+    Examples
+    --------
+    >>> from dropmini.experiments import TrainingHistory
+    >>> fig = loss_curves_figure({0.5: TrainingHistory([1.0, 0.5], [1.0, 0.8])})
+    >>> fig.axes[0].get_ylabel()
+    'mean squared error'
+    """
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, (p, history) in enumerate(runs.items()):
+        epochs = range(1, len(history.train_loss) + 1)
+        colour = f"C{i}"
+        ax.plot(epochs, history.val_loss, color=colour, label=f"p = {p}: validation")
+        ax.plot(
+            epochs, history.train_loss, color=colour, linestyle="--", label=f"p = {p}: training"
+        )
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("mean squared error")
+    ax.legend(ncol=2, fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def mc_band_figure(data: RegressionData, mean: torch.Tensor, std: torch.Tensor) -> Figure:
+    """Training points, the true function, the MC-dropout mean and a ±2σ band.
+
+    Parameters
+    ----------
+    data : RegressionData
+        1-D data, the validation grid holding the true function.
+    mean, std : torch.Tensor
+        Predictive mean and standard deviation on ``data.x_val``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes; the training range is shaded.
+
+    Examples
+    --------
+    >>> from dropmini.experiments import make_sine_gap_data
+    >>> d = make_sine_gap_data(n_train=4)
+    >>> fig = mc_band_figure(d, d.y_val, torch.ones_like(d.y_val))
+    >>> fig.axes[0].get_xlabel()
+    'x'
+    """
+    x = data.x_val.flatten().numpy()
+    m, s = mean.flatten().numpy(), std.flatten().numpy()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    lo, hi = float(data.x_train.min()), float(data.x_train.max())
+    ax.axvspan(lo, hi, color="grey", alpha=0.12, label="training range")
+    ax.fill_between(x, m - 2 * s, m + 2 * s, color="C0", alpha=0.3, label="mean ± 2σ")
+    ax.plot(x, m, color="C0", label="predictive mean")
+    ax.plot(x, data.y_val.flatten().numpy(), color="k", linestyle=":", label="true function")
+    ax.plot(data.x_train.flatten().numpy(), data.y_train.flatten().numpy(), "o", color="C3",
+            markersize=4, label="training data")  # fmt: skip
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.legend(fontsize="small", loc="upper center", ncol=3)
     fig.tight_layout()
     return fig
