@@ -14,7 +14,7 @@ Examples
 True
 """
 
-from dropmini import experiments, gpt, memory, plots, stats
+from dropmini import bench, experiments, gpt, memory, plots, stats
 from dropmini.compare import TorchComparison, same_bits, ulp_distance, versus_torch
 from dropmini.custom import CustomDropout
 from dropmini.functional import (
@@ -36,6 +36,7 @@ from dropmini.modules import (
     FeatureAlphaDropout,
     to_torch,
 )
+from dropmini.seeded import seeded_dropout
 
 __version__ = "0.1.0"
 
@@ -50,6 +51,7 @@ __all__ = [
     "FeatureAlphaDropout",
     "TorchComparison",
     "alpha_dropout",
+    "bench",
     "dropout",
     "dropout1d",
     "dropout2d",
@@ -61,6 +63,7 @@ __all__ = [
     "memory",
     "plots",
     "same_bits",
+    "seeded_dropout",
     "stats",
     "to_torch",
     "ulp_distance",

@@ -9,16 +9,19 @@ import torch
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
+from dropmini.bench import Measurement
 from dropmini.experiments import RegressionData, TrainingHistory
 from dropmini.stats import binomial_pmf
 
 __all__ = [
+    "bytes_kept_figure",
     "feature_maps_figure",
     "layer_statistics_figure",
     "loss_curves_figure",
     "mask_figure",
     "masks_figure",
     "mc_band_figure",
+    "time_per_element_figure",
     "zero_count_figure",
 ]
 
@@ -277,5 +280,77 @@ def mc_band_figure(data: RegressionData, mean: torch.Tensor, std: torch.Tensor) 
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.legend(fontsize="small", loc="upper center", ncol=3)
+    fig.tight_layout()
+    return fig
+
+
+def time_per_element_figure(results: Sequence[Measurement], forward_backward: bool) -> Figure:
+    """Median nanoseconds per element against size, one line per contender.
+
+    Parameters
+    ----------
+    results : sequence of Measurement
+        From :func:`dropmini.bench.run`.
+    forward_backward : bool
+        Plot forward + backward times if true, forward times otherwise.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Log-scaled axes.
+
+    Examples
+    --------
+    >>> from dropmini.bench import Measurement
+    >>> fig = time_per_element_figure([Measurement("torch", 4096, 1e-4, 2e-4, 16384)], True)
+    >>> fig.axes[0].get_ylabel()
+    'ns per element (forward + backward)'
+    """
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name in dict.fromkeys(m.name for m in results):
+        rows = [m for m in results if m.name == name]
+        ns = [m.forward_backward_ns_per_element if forward_backward else m.forward_ns_per_element
+              for m in rows]  # fmt: skip
+        ax.plot([m.size for m in rows], ns, marker="o", label=name)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("elements")
+    ax.set_ylabel(f"ns per element ({'forward + backward' if forward_backward else 'forward'})")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def bytes_kept_figure(sizes: Sequence[int], kept: dict[str, Sequence[int]]) -> Figure:
+    """Bytes kept for backward against input size, one line per contender.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Element counts.
+    kept : dict
+        Contender name to bytes kept at each size; zeros are not drawn on the log axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Log-log axes.
+
+    Examples
+    --------
+    >>> fig = bytes_kept_figure([10, 100], {"mask": [40, 400]})
+    >>> fig.axes[0].get_xlabel()
+    'elements (float32)'
+    """
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, values in kept.items():
+        points = [(s, v) for s, v in zip(sizes, values, strict=True) if v > 0]
+        ax.plot([s for s, _ in points], [v for _, v in points], marker="o", label=name)
+    ax.axhline(8 * 1024, color="grey", linestyle=":", label="8 KiB")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log", base=2)
+    ax.set_xlabel("elements (float32)")
+    ax.set_ylabel("bytes kept for backward")
+    ax.legend()
     fig.tight_layout()
     return fig

@@ -1,0 +1,215 @@
+"""Benchmark: ``python -m dropmini.bench [--sizes N ...] [--repeat R] [--json]``.
+
+Times the forward pass and forward + backward of torch's dropout, dropmini's
+dropout, dropmini's seeded dropout and a memory-bound reference (``x * 2.0``)
+on float32 CPU tensors. Contenders are interleaved within every repetition, so
+a slow phase of the machine hits all of them alike; the report gives medians,
+nanoseconds per element, the ratio to torch and the bytes each keeps for
+backward.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+
+from dropmini.functional import dropout
+from dropmini.memory import bytes_kept_for_backward
+from dropmini.seeded import seeded_dropout
+
+__all__ = ["CONTENDERS", "DEFAULT_SIZES", "Measurement", "format_table", "main", "measure", "run"]
+
+P = 0.5
+DEFAULT_SIZES = [2**k for k in range(12, 25, 2)]
+
+#: Name to function of one tensor; ``torch`` is the baseline of every ratio.
+CONTENDERS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "torch": lambda x: F.dropout(x, P),
+    "dropmini": lambda x: dropout(x, P),
+    "seeded": lambda x: seeded_dropout(x, P),
+    "x * 2.0": lambda x: x * 2.0,
+}
+
+
+@dataclass
+class Measurement:
+    """Medians for one contender at one size.
+
+    Attributes
+    ----------
+    name : str
+        Contender name (a key of :data:`CONTENDERS`).
+    size : int
+        Number of elements.
+    forward_s, forward_backward_s : float
+        Median seconds per call.
+    bytes_kept : int
+        Bytes kept for backward (see :func:`dropmini.memory.bytes_kept_for_backward`).
+    """
+
+    name: str
+    size: int
+    forward_s: float
+    forward_backward_s: float
+    bytes_kept: int
+
+    @property
+    def forward_ns_per_element(self) -> float:
+        return self.forward_s / self.size * 1e9
+
+    @property
+    def forward_backward_ns_per_element(self) -> float:
+        return self.forward_backward_s / self.size * 1e9
+
+
+def _time(step: Callable[[], object], inner: int) -> float:
+    start = time.perf_counter()
+    for _ in range(inner):
+        step()
+    return (time.perf_counter() - start) / inner
+
+
+def measure(
+    size: int,
+    repeat: int = 7,
+    contenders: dict[str, Callable[[torch.Tensor], torch.Tensor]] | None = None,
+    backward: bool = True,
+) -> list[Measurement]:
+    """Time every contender at one size, interleaved, and return the medians.
+
+    Parameters
+    ----------
+    size : int
+        Number of float32 elements.
+    repeat : int, default 7
+        Repetitions; each times every contender once (several calls for small sizes).
+    contenders : dict, optional
+        Name to function; default :data:`CONTENDERS`.
+    backward : bool, default True
+        Also time forward + backward and measure the bytes kept; if false those
+        are reported as NaN and 0 (for steps that are not differentiable).
+
+    Returns
+    -------
+    list of Measurement
+        One per contender, in the order given.
+
+    Examples
+    --------
+    >>> [m.name for m in measure(4096, repeat=1)]
+    ['torch', 'dropmini', 'seeded', 'x * 2.0']
+    """
+    contenders = contenders or CONTENDERS
+    x = torch.randn(size)
+    leaf = x.clone().requires_grad_()
+    grad = torch.ones(size)
+    inner = max(1, 2**20 // size)
+
+    def forward_backward(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        fn(leaf).backward(grad)
+        leaf.grad = None
+
+    forward = {name: [] for name in contenders}
+    both = {name: [] for name in contenders}
+    for fn in contenders.values():  # warm up
+        fn(x)
+        if backward:
+            forward_backward(fn)
+    for _ in range(repeat):
+        for name, fn in contenders.items():
+            forward[name].append(_time(lambda fn=fn: fn(x), inner))
+            if backward:
+                both[name].append(_time(lambda fn=fn: forward_backward(fn), inner))
+    return [
+        Measurement(
+            name=name,
+            size=size,
+            forward_s=statistics.median(forward[name]),
+            forward_backward_s=statistics.median(both[name]) if backward else float("nan"),
+            bytes_kept=(
+                bytes_kept_for_backward(fn, torch.ones(size, requires_grad=True)) if backward else 0
+            ),
+        )
+        for name, fn in contenders.items()
+    ]
+
+
+def run(sizes: list[int], repeat: int, progress: bool = False) -> list[Measurement]:
+    """Measure every size in turn, optionally printing a progress line to stderr.
+
+    Parameters
+    ----------
+    sizes : list of int
+        Element counts.
+    repeat : int
+        Repetitions per size.
+    progress : bool, default False
+        Print ``[i/n] size ...`` to stderr before each size.
+
+    Returns
+    -------
+    list of Measurement
+        All measurements, size by size.
+    """
+    results = []
+    for i, size in enumerate(sizes, 1):
+        if progress:
+            print(f"[{i}/{len(sizes)}] size {size:,} ...", file=sys.stderr, flush=True)
+        results.extend(measure(size, repeat))
+    return results
+
+
+def format_table(results: list[Measurement]) -> str:
+    """Render measurements as a text table with ratios to torch at the same size."""
+    base = {m.size: m for m in results if m.name == "torch"}
+    lines = [
+        f"{'size':>10} {'contender':>9} {'fwd ns/el':>10} {'fwd/torch':>9} "
+        f"{'f+b ns/el':>10} {'f+b/torch':>9} {'kept for backward':>18}"
+    ]
+    for m in results:
+        ref = base[m.size]
+        lines.append(
+            f"{m.size:>10,} {m.name:>9} {m.forward_ns_per_element:>10.3f} "
+            f"{m.forward_s / ref.forward_s:>9.2f} {m.forward_backward_ns_per_element:>10.3f} "
+            f"{m.forward_backward_s / ref.forward_backward_s:>9.2f} {m.bytes_kept:>12,} bytes"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m dropmini.bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=DEFAULT_SIZES,
+        help="element counts (default: 4^6..4^12)",
+    )
+    parser.add_argument("--repeat", type=int, default=7, help="repetitions per size")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    if args.repeat < 1 or any(s < 1 for s in args.sizes):
+        parser.error("--repeat and every size must be positive")
+    results = run(args.sizes, args.repeat, progress=True)
+    if args.json:
+        print(json.dumps([asdict(m) for m in results], indent=2))
+    else:
+        print(format_table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
