@@ -46,7 +46,7 @@ class Measurement:
     Attributes
     ----------
     name : str
-        Contender name (a key of :data:`CONTENDERS`).
+        Contender name (a key of ``CONTENDERS``).
     size : int
         Number of elements.
     forward_s, forward_backward_s : float
@@ -92,7 +92,7 @@ def measure(
     repeat : int, default 7
         Repetitions; each times every contender once (several calls for small sizes).
     contenders : dict, optional
-        Name to function; default :data:`CONTENDERS`.
+        Name to function; default ``CONTENDERS``.
     backward : bool, default True
         Also time forward + backward and measure the bytes kept; if false those
         are reported as NaN and 0 (for steps that are not differentiable).

@@ -88,8 +88,9 @@ def selu_stack_statistics(
 
     Returns
     -------
-    tuple of two lists of float
-        Per layer: the mean and the variance over all samples and units.
+    tuple
+        Two lists of float: per layer, the mean and the variance over all
+        samples and units.
 
     Examples
     --------

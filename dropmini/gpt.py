@@ -57,6 +57,7 @@ class CausalSelfAttention(nn.Module):
         self.register_buffer("causal", mask, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Attend over ``x`` of shape ``(B, T, n_embd)``; position t sees positions <= t."""
         b, t, c = x.shape
         q, k, v = self.qkv(x).split(c, dim=2)
         q, k, v = (z.view(b, t, self.n_head, c // self.n_head).transpose(1, 2) for z in (q, k, v))
@@ -83,6 +84,7 @@ class Block(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the block to ``x`` of shape ``(B, T, n_embd)``."""
         x = x + self.attn(self.ln_1(x))
         return x + self.mlp(self.ln_2(x))
 
@@ -114,6 +116,7 @@ class TinyGPT(nn.Module):
         self.head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        """Logits of shape ``(B, T, vocab_size)`` for token indices of shape ``(B, T)``."""
         pos = torch.arange(idx.size(1), device=idx.device)
         x = self.drop(self.wte(idx) + self.wpe(pos))
         for block in self.blocks:
