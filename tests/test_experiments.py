@@ -92,3 +92,15 @@ def test_smooth_feature_maps_are_smooth_and_seeded():
     assert maps.min() >= 0 and torch.allclose(maps.amax(dim=(-1, -2)), torch.ones(2, 3))
     step = (maps[..., 1:] - maps[..., :-1]).abs().mean()
     assert step < 0.3 * maps.mean()  # uniform white noise gives about 0.67
+
+
+def test_neighbour_fill_error_small_for_smooth_maps_large_for_noise():
+    smooth = ex.smooth_feature_maps(1, 4, 16, seed=0)
+    noise = torch.rand(1, 4, 16, 16, generator=torch.Generator().manual_seed(0))
+    dropped, smooth_error = ex.neighbour_fill_error(smooth, 0.5, seed=0)
+    torch.manual_seed(0)
+    assert dropped == int((dropmini.dropout(smooth, 0.5) == 0).sum())
+    _, noise_error = ex.neighbour_fill_error(noise, 0.5, seed=0)
+    assert smooth_error < 0.15 < noise_error
+    _, nothing_dropped = ex.neighbour_fill_error(smooth, 0.0, seed=0)
+    assert nothing_dropped == 0.0
