@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import torch
 from conftest import assert_same_run, run, twin
@@ -28,8 +30,20 @@ def test_repr_and_state_match(ours, theirs, args):
     assert a.eval().training is False and a.train().training is True
 
 
-def test_defaults_match_torch():
-    assert (dropmini.Dropout().p, dropmini.Dropout().inplace) == (0.5, False)
+@pytest.mark.parametrize("ours,theirs", PAIRS)
+def test_defaults_match_torch(ours, theirs):
+    assert (ours().p, ours().inplace) == (theirs().p, theirs().inplace)
+
+
+@pytest.mark.parametrize(
+    "name", ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
+             "feature_alpha_dropout"],
+)  # fmt: skip
+def test_functional_signatures_match_torch(name):
+    def defaults(fn):
+        return {k: v.default for k, v in inspect.signature(fn).parameters.items()}
+
+    assert defaults(getattr(dropmini, name)) == defaults(getattr(torch.nn.functional, name))
 
 
 def test_in_sequential():
