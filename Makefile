@@ -13,7 +13,7 @@ help:
 	@echo "make test       lint, unit and property tests, nbval, book build, browser check"
 	@echo "make notebooks  re-execute every notebook in place in a fresh kernel"
 	@echo "make lab        open JupyterLab on notebooks/"
-	@echo "make bench      run the benchmark (python -m dropmini.bench)"
+	@echo "make bench      run the benchmark (python -m dropmini.lab.bench)"
 	@echo "make clean      remove _build and caches (keeps .venv)"
 
 # (Re)install when requirements.txt or pyproject.toml change.
@@ -43,7 +43,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks
 
 bench: $(STAMP)
-	$(BIN)/python -m dropmini.bench
+	$(BIN)/python -m dropmini.lab.bench
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache .hypothesis

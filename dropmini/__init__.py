@@ -1,5 +1,8 @@
 """dropmini: torch.nn.Dropout reproduced bit for bit, small enough to read.
 
+The figures, experiments and benchmark of the book live apart, in
+:mod:`dropmini.lab`; importing dropmini does not import them.
+
 The functions and modules here give, for the same seed on the CPU, the same
 bits, gradients and random-number consumption as their ``torch.nn``
 counterparts, with stricter and clearer errors for bad input.
@@ -14,7 +17,8 @@ Examples
 True
 """
 
-from dropmini import bench, experiments, gpt, memory, plots, stats
+from importlib.metadata import version
+
 from dropmini.compare import TorchComparison, same_bits, ulp_distance, versus_torch
 from dropmini.custom import CustomDropout
 from dropmini.functional import (
@@ -33,12 +37,13 @@ from dropmini.modules import (
     Dropout1d,
     Dropout2d,
     Dropout3d,
+    DropoutNd,
     FeatureAlphaDropout,
     to_torch,
 )
 from dropmini.seeded import seeded_dropout
 
-__version__ = "0.1.0"
+__version__ = version("dropmini")
 
 __all__ = [
     "SELU_ALPHA",
@@ -48,23 +53,18 @@ __all__ = [
     "Dropout1d",
     "Dropout2d",
     "Dropout3d",
+    "DropoutNd",
     "FeatureAlphaDropout",
     "TorchComparison",
     "alpha_dropout",
-    "bench",
     "dropout",
     "dropout1d",
     "dropout2d",
     "dropout3d",
-    "experiments",
     "feature_alpha_dropout",
     "feature_noise_shape",
-    "gpt",
-    "memory",
-    "plots",
     "same_bits",
     "seeded_dropout",
-    "stats",
     "to_torch",
     "ulp_distance",
     "versus_torch",

@@ -16,13 +16,30 @@ __all__ = [
     "Dropout1d",
     "Dropout2d",
     "Dropout3d",
+    "DropoutNd",
     "FeatureAlphaDropout",
     "to_torch",
 ]
 
 
-class _DropoutNd(nn.Module):
-    """Holds ``p`` and ``inplace`` and checks ``p`` once, at construction."""
+class DropoutNd(nn.Module):
+    """Base of every dropmini dropout module: holds ``p`` and ``inplace``, checks ``p`` once.
+
+    Plays the part of torch's private ``torch.nn.modules.dropout._DropoutNd``;
+    ``isinstance(m, dropmini.DropoutNd)`` finds every dropmini dropout module.
+
+    Parameters
+    ----------
+    p : float, default 0.5
+        Dropout probability, checked at construction.
+    inplace : bool, default False
+        Whether ``forward`` overwrites its input.
+
+    Examples
+    --------
+    >>> isinstance(Dropout(0.1), DropoutNd)
+    True
+    """
 
     __constants__ = ["p", "inplace"]
 
@@ -36,7 +53,7 @@ class _DropoutNd(nn.Module):
         return f"p={self.p}, inplace={self.inplace}"
 
 
-class Dropout(_DropoutNd):
+class Dropout(DropoutNd):
     """Zero each element with probability ``p`` during training; identity in eval mode.
 
     The twin of ``torch.nn.Dropout``, computed by :func:`dropmini.dropout`.
@@ -65,7 +82,7 @@ class Dropout(_DropoutNd):
         return F.dropout(input, self.p, self.training, self.inplace)
 
 
-class Dropout1d(_DropoutNd):
+class Dropout1d(DropoutNd):
     """Zero whole channels of ``(N, C, L)`` or ``(C, L)`` inputs; twin of ``torch.nn.Dropout1d``.
 
     Parameters
@@ -85,7 +102,7 @@ class Dropout1d(_DropoutNd):
         return F.dropout1d(input, self.p, self.training, self.inplace)
 
 
-class Dropout2d(_DropoutNd):
+class Dropout2d(DropoutNd):
     """Zero whole channels of ``(N, C, H, W)`` inputs; twin of ``torch.nn.Dropout2d``.
 
     Parameters
@@ -105,7 +122,7 @@ class Dropout2d(_DropoutNd):
         return F.dropout2d(input, self.p, self.training, self.inplace)
 
 
-class Dropout3d(_DropoutNd):
+class Dropout3d(DropoutNd):
     """Zero whole channels of ``(N, C, D, H, W)`` inputs; twin of ``torch.nn.Dropout3d``.
 
     Parameters
@@ -125,7 +142,7 @@ class Dropout3d(_DropoutNd):
         return F.dropout3d(input, self.p, self.training, self.inplace)
 
 
-class AlphaDropout(_DropoutNd):
+class AlphaDropout(DropoutNd):
     """Alpha dropout for SELU networks; twin of ``torch.nn.AlphaDropout``.
 
     Like torch's module it accepts ``inplace`` but ignores it.
@@ -147,7 +164,7 @@ class AlphaDropout(_DropoutNd):
         return F.alpha_dropout(input, self.p, self.training)
 
 
-class FeatureAlphaDropout(_DropoutNd):
+class FeatureAlphaDropout(DropoutNd):
     """Channel-wise alpha dropout; twin of ``torch.nn.FeatureAlphaDropout``.
 
     Like torch's module it accepts ``inplace`` but ignores it.

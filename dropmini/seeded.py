@@ -84,9 +84,9 @@ def seeded_dropout(input: torch.Tensor, p: float = 0.5, training: bool = True) -
     --------
     >>> import dropmini
     >>> x = torch.ones(1_000_000, requires_grad=True)
-    >>> dropmini.memory.bytes_kept_for_backward(lambda t: seeded_dropout(t, 0.5), x) < 8192
+    >>> dropmini.lab.memory.bytes_kept_for_backward(lambda t: seeded_dropout(t, 0.5), x) < 8192
     True
-    >>> dropmini.memory.bytes_kept_for_backward(lambda t: dropmini.dropout(t, 0.5), x)
+    >>> dropmini.lab.memory.bytes_kept_for_backward(lambda t: dropmini.dropout(t, 0.5), x)
     4000000
     """
     _checked(input, p)

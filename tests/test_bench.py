@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from dropmini import bench
+from dropmini.lab import bench
 
 
 def test_measure_reports_every_contender_and_exact_bytes():
@@ -34,7 +34,7 @@ def test_table_ratios_are_relative_to_torch():
 
 def test_command_line_json_and_progress():
     done = subprocess.run(
-        [sys.executable, "-m", "dropmini.bench", "--sizes", "4096", "--repeat", "1", "--json"],
+        [sys.executable, "-m", "dropmini.lab.bench", "--sizes", "4096", "--repeat", "1", "--json"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     rows = json.loads(done.stdout)

@@ -7,14 +7,14 @@ import torch
 from torch import nn
 
 import dropmini
-from dropmini import experiments as ex
+from dropmini.lab import data, experiments, mc, training
 
 
 def test_data_is_seeded_and_has_the_promised_noise_level():
-    a, b = ex.make_regression_data(seed=3), ex.make_regression_data(seed=3)
+    a, b = data.make_regression_data(seed=3), data.make_regression_data(seed=3)
     assert torch.equal(a.x_train, b.x_train) and torch.equal(a.y_val, b.y_val)
-    assert not torch.equal(a.x_train, ex.make_regression_data(seed=4).x_train)
-    big = ex.make_regression_data(n_train=10, n_val=200_000, noise=0.3, seed=0)
+    assert not torch.equal(a.x_train, data.make_regression_data(seed=4).x_train)
+    big = data.make_regression_data(n_train=10, n_val=200_000, noise=0.3, seed=0)
     rng = np.random.default_rng(0)
     w = rng.normal(size=4)
     clean = torch.sin(2.0 * big.x_val @ torch.from_numpy(w) / 2.0).unsqueeze(1)
@@ -22,40 +22,40 @@ def test_data_is_seeded_and_has_the_promised_noise_level():
 
 
 def test_sine_gap_data_stays_in_its_range():
-    d = ex.make_sine_gap_data(n_train=50)
+    d = data.make_sine_gap_data(n_train=50)
     assert d.x_train.abs().max() <= 2 and d.x_val.min() == -5 and d.x_val.max() == 5
     assert torch.allclose(d.y_val, torch.sin(2 * d.x_val))
 
 
 def test_fit_is_reproducible_and_learns():
-    data = ex.make_regression_data(n_train=64, n_val=64)
+    reg = data.make_regression_data(n_train=64, n_val=64)
     histories = []
     for _ in range(2):
         torch.manual_seed(0)
-        histories.append(ex.fit(ex.make_mlp(4, 32, 0.2), data, epochs=20, seed=1))
+        histories.append(training.fit(training.make_mlp(4, 32, 0.2), reg, epochs=20, seed=1))
     assert histories[0] == histories[1]
     assert histories[0].train_loss[-1] < histories[0].train_loss[0]
     torch.manual_seed(0)
-    other_seed = ex.fit(ex.make_mlp(4, 32, 0.2), data, epochs=20, seed=2)
+    other_seed = training.fit(training.make_mlp(4, 32, 0.2), reg, epochs=20, seed=2)
     assert other_seed != histories[0]  # the seed drives shuffling and masks
 
 
 def test_single_thread_restores_the_thread_count():
     before = torch.get_num_threads()
-    with ex.single_thread():
+    with training.single_thread():
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
 
 
 def test_mc_predict_switches_only_dropout_and_restores_modes():
     torch.manual_seed(0)
-    model = ex.make_mlp(1, 16, 0.3, batch_norm=True)
+    model = training.make_mlp(1, 16, 0.3, batch_norm=True)
     model.train()
     model[1].eval()  # a mixed state that must come back as it was
     modes = [m.training for m in model.modules()]
     stats = model[1].running_mean.clone()
     x = torch.linspace(-1, 1, 7, dtype=torch.float64).unsqueeze(1)
-    mean, std = ex.mc_predict(model, x, samples=50, seed=2)
+    mean, std = mc.mc_predict(model, x, samples=50, seed=2)
     assert [m.training for m in model.modules()] == modes
     assert torch.equal(model[1].running_mean, stats)
     assert (std > 0).all()
@@ -73,36 +73,36 @@ def test_mc_predict_switches_only_dropout_and_restores_modes():
 def test_mc_predict_handles_torch_dropout_and_no_dropout():
     torch.manual_seed(0)
     with_torch = nn.Sequential(nn.Linear(2, 8), nn.Dropout(0.5), nn.Linear(8, 1))
-    _, std = ex.mc_predict(with_torch, torch.ones(3, 2), samples=20)
+    _, std = mc.mc_predict(with_torch, torch.ones(3, 2), samples=20)
     assert (std > 0).all()
     plain = nn.Sequential(nn.Linear(2, 1))
-    mean, std = ex.mc_predict(plain, torch.ones(3, 2), samples=5)
+    mean, std = mc.mc_predict(plain, torch.ones(3, 2), samples=5)
     assert torch.equal(std, torch.zeros_like(std))
     assert torch.allclose(mean, plain(torch.ones(3, 2)))
 
 
 def test_selu_stack_alpha_keeps_statistics_plain_dropout_does_not():
-    m_a, v_a = ex.selu_stack_statistics(dropmini.AlphaDropout, 0.2, depth=12, width=128)
-    m_d, v_d = ex.selu_stack_statistics(dropmini.Dropout, 0.2, depth=12, width=128)
+    m_a, v_a = experiments.selu_stack_statistics(dropmini.AlphaDropout, 0.2, depth=12, width=128)
+    m_d, v_d = experiments.selu_stack_statistics(dropmini.Dropout, 0.2, depth=12, width=128)
     assert max(abs(m) for m in m_a) < 0.05 and all(abs(v - 1) < 0.1 for v in v_a)
     assert v_d[-1] > 1.5
 
 
 def test_smooth_feature_maps_are_smooth_and_seeded():
-    maps = ex.smooth_feature_maps(2, 3, 16, seed=0)
-    assert torch.equal(maps, ex.smooth_feature_maps(2, 3, 16, seed=0))
+    maps = data.smooth_feature_maps(2, 3, 16, seed=0)
+    assert torch.equal(maps, data.smooth_feature_maps(2, 3, 16, seed=0))
     assert maps.min() >= 0 and torch.allclose(maps.amax(dim=(-1, -2)), torch.ones(2, 3))
     step = (maps[..., 1:] - maps[..., :-1]).abs().mean()
     assert step < 0.3 * maps.mean()  # uniform white noise gives about 0.67
 
 
 def test_neighbour_fill_error_small_for_smooth_maps_large_for_noise():
-    smooth = ex.smooth_feature_maps(1, 4, 16, seed=0)
+    smooth = data.smooth_feature_maps(1, 4, 16, seed=0)
     noise = torch.rand(1, 4, 16, 16, generator=torch.Generator().manual_seed(0))
-    dropped, smooth_error = ex.neighbour_fill_error(smooth, 0.5, seed=0)
+    dropped, smooth_error = experiments.neighbour_fill_error(smooth, 0.5, seed=0)
     torch.manual_seed(0)
     assert dropped == int((dropmini.dropout(smooth, 0.5) == 0).sum())
-    _, noise_error = ex.neighbour_fill_error(noise, 0.5, seed=0)
+    _, noise_error = experiments.neighbour_fill_error(noise, 0.5, seed=0)
     assert smooth_error < 0.15 < noise_error
-    _, nothing_dropped = ex.neighbour_fill_error(smooth, 0.0, seed=0)
+    _, nothing_dropped = experiments.neighbour_fill_error(smooth, 0.0, seed=0)
     assert nothing_dropped == 0.0

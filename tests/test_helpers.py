@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import dropmini
-from dropmini.gpt import GPTConfig, TinyGPT
+from dropmini.lab.gpt import GPTConfig, TinyGPT
 
 matplotlib.use("Agg")
 
@@ -73,32 +73,32 @@ def test_custom_dropout_same_mask_different_bits():
 
 
 def test_binomial_pmf_sums_to_one_and_matches_formula():
-    pmf = dropmini.stats.binomial_pmf(7, 0.3)
+    pmf = dropmini.lab.stats.binomial_pmf(7, 0.3)
     assert math.isclose(sum(pmf), 1.0)
     assert math.isclose(pmf[2], 21 * 0.3**2 * 0.7**5)
 
 
 def test_zero_counts_follow_the_mask():
-    counts = dropmini.stats.zero_counts(5, 0.2, runs=4, seed=3)
+    counts = dropmini.lab.stats.zero_counts(5, 0.2, runs=4, seed=3)
     torch.manual_seed(3)
     expected = (F.dropout(torch.ones(4, 5), 0.2) == 0).sum(dim=1)
     assert torch.equal(counts, expected)
-    assert dropmini.stats.zero_counts(6, 1.0, runs=3, seed=0).tolist() == [6, 6, 6]
-    assert dropmini.stats.zero_counts(6, 0.0, runs=3, seed=0).tolist() == [0, 0, 0]
+    assert dropmini.lab.stats.zero_counts(6, 1.0, runs=3, seed=0).tolist() == [6, 6, 6]
+    assert dropmini.lab.stats.zero_counts(6, 0.0, runs=3, seed=0).tolist() == [0, 0, 0]
 
 
 def test_mask_figures_draw_the_mask():
     out = torch.tensor([[0.0, 2.0, 2.0], [2.0, 0.0, 0.0]])
-    fig = dropmini.plots.mask_figure(out, "t")
+    fig = dropmini.lab.plots.mask_figure(out, "t")
     image = fig.axes[0].images[0].get_array()
     assert image.tolist() == [[0, 1, 1], [1, 0, 0]]
     assert fig.axes[0].get_title() == "t"
-    fig2 = dropmini.plots.masks_figure([out, out[:1]], ["a", "b"])
+    fig2 = dropmini.lab.plots.masks_figure([out, out[:1]], ["a", "b"])
     assert [a.get_title() for a in fig2.axes] == ["a", "b"]
 
 
 def test_zero_count_figure_bars_are_frequencies():
-    fig = dropmini.plots.zero_count_figure(torch.tensor([0, 1, 1, 3]), n=3, p=0.5)
+    fig = dropmini.lab.plots.zero_count_figure(torch.tensor([0, 1, 1, 3]), n=3, p=0.5)
     heights = [bar.get_height() for bar in fig.axes[0].patches]
     assert heights == [0.25, 0.5, 0.0, 0.25]
     assert fig.axes[0].get_xlabel() == "number of zeros in the output"
@@ -133,11 +133,11 @@ def test_to_torch_keeps_parameters_and_modes():
     assert isinstance(model[1], dropmini.Dropout1d)  # the original is untouched
 
 
-def test_bytes_saved_for_backward():
+def test_bytes_kept_for_backward():
     x = torch.ones(256, 4, requires_grad=True, dtype=torch.float64)
-    assert dropmini.memory.bytes_saved_for_backward(lambda t: dropmini.dropout(t, 0.3), x) == (
+    assert dropmini.lab.memory.bytes_kept_for_backward(lambda t: dropmini.dropout(t, 0.3), x) == (
         256 * 4 * 8
     )
-    assert dropmini.memory.bytes_saved_for_backward(lambda t: t + 1, x) == 0
-    both = dropmini.memory.bytes_saved_for_backward(lambda t: t * t, x)
+    assert dropmini.lab.memory.bytes_kept_for_backward(lambda t: t + 1, x) == 0
+    both = dropmini.lab.memory.bytes_kept_for_backward(lambda t: t * t, x)
     assert both == 256 * 4 * 8  # t saved twice, one storage

@@ -63,10 +63,10 @@ def test_backward_does_not_disturb_draws_between_forward_and_backward():
 @pytest.mark.parametrize("n", [2**12, 2**16, 2**20])
 def test_bytes_kept_for_backward_are_small_and_constant(n):
     x = torch.ones(n, requires_grad=True)
-    kept = dropmini.memory.bytes_kept_for_backward(lambda t: seeded_dropout(t, 0.5), x)
+    kept = dropmini.lab.memory.bytes_kept_for_backward(lambda t: seeded_dropout(t, 0.5), x)
     assert kept < 8 * 1024
     assert kept == torch.get_rng_state().numel()
-    torch_kept = dropmini.memory.bytes_kept_for_backward(lambda t: F.dropout(t, 0.5), x)
+    torch_kept = dropmini.lab.memory.bytes_kept_for_backward(lambda t: F.dropout(t, 0.5), x)
     assert torch_kept == 4 * n
 
 

@@ -1,4 +1,4 @@
-"""Benchmark: ``python -m dropmini.bench [--sizes N ...] [--repeat R] [--json]``.
+"""Benchmark: ``python -m dropmini.lab.bench [--sizes N ...] [--repeat R] [--json]``.
 
 Times the forward pass and forward + backward of torch's dropout, dropmini's
 dropout, dropmini's seeded dropout and a memory-bound reference (``x * 2.0``)
@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from dropmini.functional import dropout
-from dropmini.memory import bytes_kept_for_backward
+from dropmini.lab.memory import bytes_kept_for_backward
 from dropmini.seeded import seeded_dropout
 
 __all__ = ["CONTENDERS", "DEFAULT_SIZES", "Measurement", "format_table", "main", "measure", "run"]
@@ -52,7 +52,7 @@ class Measurement:
     forward_s, forward_backward_s : float
         Median seconds per call.
     bytes_kept : int
-        Bytes kept for backward (see :func:`dropmini.memory.bytes_kept_for_backward`).
+        Bytes kept for backward (see :func:`dropmini.lab.memory.bytes_kept_for_backward`).
     """
 
     name: str
@@ -187,7 +187,7 @@ def format_table(results: list[Measurement]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
     parser = argparse.ArgumentParser(
-        prog="python -m dropmini.bench",
+        prog="python -m dropmini.lab.bench",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
-from dropmini.bench import Measurement
-from dropmini.experiments import RegressionData, TrainingHistory
-from dropmini.stats import binomial_pmf
+if TYPE_CHECKING:
+    from dropmini.lab.bench import Measurement
+    from dropmini.lab.data import RegressionData
+    from dropmini.lab.training import TrainingHistory
+
+from dropmini.lab.stats import binomial_pmf
 
 __all__ = [
     "bytes_kept_figure",
@@ -99,7 +103,7 @@ def zero_count_figure(counts: torch.Tensor, n: int, p: float) -> Figure:
     Parameters
     ----------
     counts : torch.Tensor
-        Zero count of each run (see :func:`dropmini.stats.zero_counts`).
+        Zero count of each run (see :func:`dropmini.lab.stats.zero_counts`).
     n : int
         Elements per run.
     p : float
@@ -180,7 +184,7 @@ def layer_statistics_figure(
     ----------
     curves : dict
         Label to ``(means, variances)``, as returned by
-        :func:`dropmini.experiments.selu_stack_statistics`.
+        :func:`dropmini.lab.experiments.selu_stack_statistics`.
 
     Returns
     -------
@@ -214,7 +218,7 @@ def loss_curves_figure(runs: dict[float, TrainingHistory]) -> Figure:
     Parameters
     ----------
     runs : dict
-        ``p`` to :class:`dropmini.experiments.TrainingHistory`.
+        ``p`` to :class:`dropmini.lab.training.TrainingHistory`.
 
     Returns
     -------
@@ -223,7 +227,7 @@ def loss_curves_figure(runs: dict[float, TrainingHistory]) -> Figure:
 
     Examples
     --------
-    >>> from dropmini.experiments import TrainingHistory
+    >>> from dropmini.lab.training import TrainingHistory
     >>> fig = loss_curves_figure({0.5: TrainingHistory([1.0, 0.5], [1.0, 0.8])})
     >>> fig.axes[0].get_ylabel()
     'mean squared error'
@@ -261,7 +265,7 @@ def mc_band_figure(data: RegressionData, mean: torch.Tensor, std: torch.Tensor) 
 
     Examples
     --------
-    >>> from dropmini.experiments import make_sine_gap_data
+    >>> from dropmini.lab.data import make_sine_gap_data
     >>> d = make_sine_gap_data(n_train=4)
     >>> fig = mc_band_figure(d, d.y_val, torch.ones_like(d.y_val))
     >>> fig.axes[0].get_xlabel()
@@ -290,7 +294,7 @@ def time_per_element_figure(results: Sequence[Measurement], forward_backward: bo
     Parameters
     ----------
     results : sequence of Measurement
-        From :func:`dropmini.bench.run`.
+        From :func:`dropmini.lab.bench.run`.
     forward_backward : bool
         Plot forward + backward times if true, forward times otherwise.
 
@@ -301,7 +305,7 @@ def time_per_element_figure(results: Sequence[Measurement], forward_backward: bo
 
     Examples
     --------
-    >>> from dropmini.bench import Measurement
+    >>> from dropmini.lab.bench import Measurement
     >>> fig = time_per_element_figure([Measurement("torch", 4096, 1e-4, 2e-4, 16384)], True)
     >>> fig.axes[0].get_ylabel()
     'ns per element (forward + backward)'

@@ -6,35 +6,7 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["bytes_kept_for_backward", "bytes_saved_for_backward"]
-
-
-def bytes_saved_for_backward(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> int:
-    """Bytes of the tensors autograd saves while ``fn(x)`` runs, each storage counted once.
-
-    Parameters
-    ----------
-    fn : callable
-        The computation to measure, e.g. ``lambda t: dropmini.dropout(t, 0.5)``.
-    x : torch.Tensor
-        Its input; it should require grad, or nothing is saved.
-
-    Returns
-    -------
-    int
-        Total size of the distinct storages packed by
-        ``torch.autograd.graph.saved_tensors_hooks``.
-
-    Examples
-    --------
-    >>> from dropmini import dropout
-    >>> x = torch.ones(1000, requires_grad=True)
-    >>> bytes_saved_for_backward(lambda t: dropout(t, 0.5), x)   # the float32 mask
-    4000
-    >>> bytes_saved_for_backward(lambda t: t * 2.0, x)           # nothing: the factor is a number
-    0
-    """
-    return _run_and_measure_saved(fn, x)[0]
+__all__ = ["bytes_kept_for_backward"]
 
 
 def _run_and_measure_saved(
@@ -71,10 +43,10 @@ def _context_tensor_bytes(output: torch.Tensor) -> int:
 def bytes_kept_for_backward(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> int:
     """Everything ``fn(x)`` keeps for backward: saved tensors and tensors on Function contexts.
 
-    Saved tensors are measured as in :func:`bytes_saved_for_backward`; a custom
-    ``torch.autograd.Function`` may also keep tensors as attributes of its
-    context (``ctx.rng_state = ...``), which the hooks do not see, so those are
-    added by walking the graph of the output.
+    Saved tensors are caught by ``torch.autograd.graph.saved_tensors_hooks``,
+    each storage counted once. A custom ``torch.autograd.Function`` may also
+    keep tensors as attributes of its context (``ctx.rng_state = ...``), which
+    the hooks do not see, so those are added by walking the graph of the output.
 
     Parameters
     ----------
@@ -90,9 +62,12 @@ def bytes_kept_for_backward(fn: Callable[[torch.Tensor], torch.Tensor], x: torch
 
     Examples
     --------
-    >>> x = torch.ones(10, requires_grad=True)
-    >>> bytes_kept_for_backward(lambda t: t.exp(), x)   # exp keeps its output
-    40
+    >>> from dropmini import dropout
+    >>> x = torch.ones(1000, requires_grad=True)
+    >>> bytes_kept_for_backward(lambda t: dropout(t, 0.5), x)   # the float32 mask
+    4000
+    >>> bytes_kept_for_backward(lambda t: t * 2.0, x)           # nothing: the factor is a number
+    0
     """
     saved, out = _run_and_measure_saved(fn, x)
     return saved + (_context_tensor_bytes(out) if out.grad_fn is not None else 0)
