@@ -31,3 +31,7 @@ Examples
 >>> [round(v, 2) for v in stats.binomial_pmf(2, 0.5)]
 [0.25, 0.5, 0.25]
 """
+
+from dropmini.lab import bench, data, experiments, gpt, mc, memory, plots, stats, training
+
+__all__ = ["bench", "data", "experiments", "gpt", "mc", "memory", "plots", "stats", "training"]
