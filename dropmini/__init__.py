@@ -22,7 +22,7 @@ from importlib.metadata import version
 from dropmini.compare import TorchComparison, same_bits, ulp_distance, versus_torch
 from dropmini.custom import CustomDropout
 from dropmini.functional import (
-    SELU_ALPHA,
+    SELU_LAMBDA_ALPHA,
     alpha_dropout,
     dropout,
     dropout1d,
@@ -46,7 +46,7 @@ from dropmini.seeded import seeded_dropout
 __version__ = version("dropmini")
 
 __all__ = [
-    "SELU_ALPHA",
+    "SELU_LAMBDA_ALPHA",
     "AlphaDropout",
     "CustomDropout",
     "Dropout",

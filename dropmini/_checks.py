@@ -1,81 +1,82 @@
-"""Argument checks shared by every dropout variant.
+"""One validation pass shared by every dropout function (package-internal).
 
-Each check runs before any random number is drawn and before the input is
-touched, so a call that fails leaves both the tensor and the global RNG as
-they were.
+:func:`check_call` runs before any random number is drawn and before the
+input is touched (not even an ``unsqueeze_``), so a call that fails leaves
+both the tensor and the global RNG as they were. Where torch accepts an
+argument, dropmini accepts it too and behaves the same; it is stricter only
+where torch would draw a mask and then fail, or would silently compute with
+a meaningless value:
+
+- a NaN ``p``, a string, ``None`` or a ``bool`` as ``p`` is refused (a bool is
+  almost always a misplaced ``training`` or ``inplace``);
+- a non-floating-point input is refused only when a mask would be drawn
+  (training with ``0 < p < 1`` on a non-empty tensor); torch then fails with
+  an obscure cast error after drawing.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 
 import torch
 
-__all__ = ["check_input", "check_inplace_allowed", "check_probability"]
+__all__ = ["check_call", "check_inplace_allowed", "check_probability"]
+
+#: torch's error for a ``p`` outside [0, 1], kept word for word.
+OUT_OF_RANGE = "dropout probability has to be between 0 and 1, but got {p}"
 
 
-def check_probability(p: object) -> None:
-    """Raise if ``p`` is not a real number in the closed interval [0, 1].
+def check_probability(p: object) -> float:
+    """Return ``p`` as a Python float, or raise if it is not a real number in [0, 1].
+
+    Python and numpy real scalars and 0-d real tensors are accepted and
+    converted to a Python float, which is what torch does (it computes
+    ``1 - p`` in double precision whatever type ``p`` had).
 
     Parameters
     ----------
     p : object
         The dropout probability to check.
 
+    Returns
+    -------
+    float
+        ``p`` as a Python float.
+
     Raises
     ------
     TypeError
-        If ``p`` is not a real number (``bool`` is refused too).
+        If ``p`` is not a real number; ``bool``, strings and ``None`` are refused.
     ValueError
         If ``p`` is NaN or lies outside [0, 1]; the message is torch's.
 
     Examples
     --------
     >>> check_probability(0.2)
+    0.2
+    >>> check_probability(torch.tensor(0.5))
+    0.5
     >>> check_probability(1.5)
     Traceback (most recent call last):
     ...
     ValueError: dropout probability has to be between 0 and 1, but got 1.5
     """
-    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+    value: float | None = None
+    if isinstance(p, torch.Tensor):
+        if p.dim() == 0 and not p.is_complex() and p.dtype != torch.bool:
+            value = float(p.item())
+    elif isinstance(p, numbers.Real) and not isinstance(p, bool):
+        value = float(p)
+    if value is None:
         raise TypeError(
-            "dropout probability must be a real number (int or float), "
-            f"but got {type(p).__name__}: {p!r}"
+            "dropout probability must be a real number (int, float, numpy scalar or 0-d "
+            f"tensor), but got {type(p).__name__}: {p!r}"
         )
-    if math.isnan(p) or p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-
-
-def check_input(input: object) -> None:
-    """Raise ``TypeError`` unless ``input`` is a floating-point tensor.
-
-    Parameters
-    ----------
-    input : object
-        The value passed as the tensor to drop.
-
-    Raises
-    ------
-    TypeError
-        If ``input`` is not a ``torch.Tensor``, or its dtype is an integer,
-        bool or complex type.
-
-    Examples
-    --------
-    >>> check_input(torch.ones(2))
-    >>> check_input(torch.ones(2, dtype=torch.int64))
-    Traceback (most recent call last):
-    ...
-    TypeError: dropout needs a floating-point tensor, but got dtype torch.int64; ...
-    """
-    if not isinstance(input, torch.Tensor):
-        raise TypeError(f"dropout expects a torch.Tensor as input, but got {type(input).__name__}")
-    if not input.is_floating_point():
-        raise TypeError(
-            "dropout needs a floating-point tensor, but got dtype "
-            f"{input.dtype}; convert it first, e.g. x.float()"
-        )
+    if math.isnan(value) or value < 0.0 or value > 1.0:
+        raise ValueError(OUT_OF_RANGE.format(p=p))
+    return value
 
 
 def check_inplace_allowed(input: torch.Tensor) -> None:
@@ -114,3 +115,102 @@ def check_inplace_allowed(input: torch.Tensor) -> None:
         raise RuntimeError(
             "a view of a leaf Variable that requires grad is being used in an in-place operation."
         )
+
+
+def check_call(
+    name: str,
+    input: object,
+    p: object,
+    training: object,
+    inplace: object,
+    *,
+    feature: bool = False,
+    batched_rank: int | None = None,
+    ranks: tuple[int, ...] | None = None,
+    rank_note: str = "",
+    warn_rank: Callable[[int], None] | None = None,
+) -> float:
+    """Check every argument of a dropout call at once; return ``p`` as a float.
+
+    Parameters
+    ----------
+    name : str
+        The function's name, used in messages.
+    input : object
+        The value passed as the tensor to drop.
+    p : object
+        The dropout probability.
+    training : object
+        Must be a ``bool``, as torch requires.
+    inplace : object
+        Whether the call overwrites ``input`` (any truthy value, as in torch).
+    feature : bool, default False
+        Channel-wise noise of shape ``(N, C, 1, ...)``: a mask needs at least
+        2 dimensions, counted after a batch dimension is added.
+    batched_rank : int, optional
+        For ``dropout1d`` and ``dropout3d``: the rank of a batched input; at any
+        other rank the function adds a batch dimension before drawing.
+    ranks : tuple of int, optional
+        The only ranks accepted at all (``dropout1d``), with torch's message.
+    rank_note : str, default ""
+        Appended to the message for a rank outside ``ranks``.
+    warn_rank : callable, optional
+        Called with the rank once the rank is accepted, to give torch's
+        warnings at the point where torch gives them.
+
+    Returns
+    -------
+    float
+        ``p`` as a Python float.
+
+    Raises
+    ------
+    TypeError
+        If ``input`` is not a tensor, ``p`` is not a real number, ``training``
+        is not a bool, or a mask would be drawn for a tensor that is not
+        floating point.
+    ValueError
+        If ``p`` is NaN or outside [0, 1].
+    RuntimeError
+        If the rank is not allowed, if a channel-wise mask would be drawn for
+        fewer than 2 dimensions (torch's messages), or if ``inplace`` would
+        overwrite a leaf that requires grad.
+
+    Examples
+    --------
+    >>> check_call("dropout", torch.ones(3), 0.5, True, False)
+    0.5
+    >>> check_call("dropout", torch.arange(3), 0.5, False, False)  # eval: no mask, any dtype
+    0.5
+    >>> check_call("dropout", torch.ones(3), 0.5, 1, False)
+    Traceback (most recent call last):
+    ...
+    TypeError: dropout(): argument 'training' must be bool, not int
+    """
+    if not isinstance(input, torch.Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    value = check_probability(p)
+    rank = input.dim()
+    if ranks is not None and rank not in ranks:
+        expected = " or ".join(f"{r}D" for r in ranks)
+        raise RuntimeError(
+            f"{name}: Expected {expected} input, but received a {rank}D input. {rank_note}".rstrip()
+        )
+    if warn_rank is not None:
+        warn_rank(rank)
+    if not isinstance(training, bool):
+        raise TypeError(
+            f"{name}(): argument 'training' must be bool, not {type(training).__name__}"
+        )
+    draws = training and 0.0 < value < 1.0 and input.numel() > 0
+    if draws and not input.is_floating_point():
+        raise TypeError(
+            f"{name}() draws a mask here and needs a floating-point tensor, but got dtype "
+            f"{input.dtype}; convert it first, e.g. x.float() (torch fails after drawing)"
+        )
+    noise_rank = rank + (1 if batched_rank is not None and rank != batched_rank else 0)
+    if draws and feature and noise_rank < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    if inplace and training and value > 0.0 and input.numel() > 0:
+        check_inplace_allowed(input)
+    return value

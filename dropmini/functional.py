@@ -12,11 +12,12 @@ import math
 import warnings
 
 import torch
+from torch.overrides import handle_torch_function, has_torch_function_unary
 
-from dropmini._checks import check_inplace_allowed, check_input, check_probability
+from dropmini._checks import check_call
 
 __all__ = [
-    "SELU_ALPHA",
+    "SELU_LAMBDA_ALPHA",
     "alpha_dropout",
     "dropout",
     "dropout1d",
@@ -24,11 +25,13 @@ __all__ = [
     "dropout3d",
     "feature_alpha_dropout",
     "feature_noise_shape",
+    "draw_noise",
 ]
 
-#: The negative saturation value of SELU, ``-scale * alpha``, negated; alpha
-#: dropout sets dropped units to ``-SELU_ALPHA`` before its affine correction.
-SELU_ALPHA = 1.7580993408473766
+#: SELU's scale times its alpha, λ·α ≈ 1.7581: SELU tends to ``-λ·α`` for very
+#: negative inputs, and alpha dropout sets dropped units to that value before its
+#: affine correction. (SELU's own α is 1.6733 and λ is 1.0507.)
+SELU_LAMBDA_ALPHA = 1.7580993408473766
 
 
 def feature_noise_shape(input: torch.Tensor) -> tuple[int, ...]:
@@ -56,11 +59,50 @@ def feature_noise_shape(input: torch.Tensor) -> tuple[int, ...]:
     (8, 3, 1, 1)
     """
     if input.dim() < 2:
-        raise RuntimeError(
-            "channel-wise dropout needs an input of shape (N, C, ...) with at least "
-            f"2 dimensions, but got a {input.dim()}-D input of shape {tuple(input.shape)}"
-        )
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
     return (input.shape[0], input.shape[1]) + (1,) * (input.dim() - 2)
+
+
+def draw_noise(
+    shape: tuple[int, ...],
+    stride: tuple[int, ...],
+    dtype: torch.dtype,
+    p: float,
+    *,
+    scale: bool = True,
+) -> torch.Tensor:
+    """Draw ATen's dropout noise: Bernoulli(1 - p) on the CPU, divided in place by ``1 - p``.
+
+    Package-internal but documented: :func:`dropmini.seeded_dropout` calls it
+    again in backward with the same arguments to draw the same noise. The
+    ``stride`` decides the order in which elements take their random numbers,
+    so it must be the one torch gives its own noise tensor.
+
+    Parameters
+    ----------
+    shape, stride : tuple of int
+        Geometry of the noise tensor.
+    dtype : torch.dtype
+        Floating-point dtype of the noise.
+    p : float
+        Dropout probability, strictly between 0 and 1.
+    scale : bool, default True
+        Divide by ``1 - p`` (alpha dropout scales differently and passes False).
+
+    Returns
+    -------
+    torch.Tensor
+        Zeros and ``1 / (1 - p)`` (or zeros and ones when ``scale`` is false).
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> draw_noise((5,), (1,), torch.float32, 0.2)
+    tensor([0.0000, 1.2500, 1.2500, 0.0000, 1.2500])
+    """
+    noise = torch.empty_strided(shape, stride, dtype=dtype)
+    noise.bernoulli_(1 - p)
+    return noise.div_(1 - p) if scale else noise
 
 
 def _dropout_impl(
@@ -75,29 +117,22 @@ def _dropout_impl(
     """The one implementation behind every variant (ATen's ``_dropout_impl``)."""
     if p == 0 or not training or input.numel() == 0:
         return input
-    if inplace:
-        check_inplace_allowed(input)
     if p == 1:
         zero = torch.zeros((), dtype=input.dtype, device=input.device)
         return input.mul_(zero) if inplace else input * zero
     if feature:
-        noise = input.new_empty(feature_noise_shape(input))
+        shape = feature_noise_shape(input)
+        stride = torch.empty(shape, device="meta").stride()
     else:
-        noise = torch.empty_like(input)
-    noise.bernoulli_(1 - p)
+        shape, stride = tuple(input.shape), torch.empty_like(input, device="meta").stride()
+    noise = draw_noise(shape, stride, input.dtype, p, scale=not alpha)
     if not alpha:
-        noise.div_(1 - p)
         return input.mul_(noise) if inplace else input * noise
-    a = 1.0 / math.sqrt((SELU_ALPHA * SELU_ALPHA * p + 1) * (1 - p))
-    b = noise.add(-1).mul_(SELU_ALPHA * a).add_(SELU_ALPHA * a * p)
+    a = 1.0 / math.sqrt((SELU_LAMBDA_ALPHA * SELU_LAMBDA_ALPHA * p + 1) * (1 - p))
+    b = noise.add(-1).mul_(SELU_LAMBDA_ALPHA * a).add_(SELU_LAMBDA_ALPHA * a * p)
     noise.mul_(a)
     out = input.mul_(noise) if inplace else input * noise
     return out.add_(b)
-
-
-def _checked(input: torch.Tensor, p: float) -> None:
-    check_probability(p)
-    check_input(input)
 
 
 def dropout(
@@ -145,7 +180,11 @@ def dropout(
     >>> dropout(x, p=0.5, training=False) is x
     True
     """
-    _checked(input, p)
+    if has_torch_function_unary(input):
+        return handle_torch_function(
+            dropout, (input,), input, p=p, training=training, inplace=inplace
+        )
+    p = check_call("dropout", input, p, training, inplace)
     return _dropout_impl(input, p, training, inplace)
 
 
@@ -166,14 +205,40 @@ def _channel_wise(
     return _dropout_impl(input.unsqueeze(0), p, training, False, feature=True).squeeze(0)
 
 
-def _warn_rank(name: str, input: torch.Tensor, expected: str) -> None:
+def _deprecated_rank(name: str, rank: int, spatial: str, ranks: str) -> None:
+    """Warn, in torch's words, about a rank a channel-wise dropout does not expect."""
     warnings.warn(
-        f"{name}: expected a {expected} input, but got a {input.dim()}-D input of shape "
-        f"{tuple(input.shape)}; dropping whole channels of it anyway, as torch does. "
-        "Use dropout for element-wise dropout.",
+        f"{name}: Received a {rank}-D input to {name}, which is deprecated "
+        "and will result in an error in a future release. To retain the behavior "
+        "and silence this warning, please use dropout instead. Note that "
+        f"{name} exists to provide channel-wise dropout on inputs with {spatial} "
+        "spatial dimensions, a channel dimension, and an optional batch dimension "
+        f"(i.e. {ranks} inputs).",
         UserWarning,
-        stacklevel=3,
+        stacklevel=4,
     )
+
+
+def _warn_2d(rank: int) -> None:
+    """Torch's warnings for ``dropout2d``: any rank but 4, and the (N, C, L) reading of 3-D."""
+    if rank not in (3, 4):
+        _deprecated_rank("dropout2d", rank, "2", "3D or 4D")
+    if rank == 3:
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+            "1D dropout behavior is desired - input is interpreted as shape (N, C, L), where C "
+            "is the channel dim. This behavior will change in a future release to interpret the "
+            "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
+            "channel-wise dropout behavior, please switch to using dropout1d instead.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _warn_3d(rank: int) -> None:
+    """Torch's warning for ``dropout3d`` on a rank other than 4 or 5."""
+    if rank not in (4, 5):
+        _deprecated_rank("dropout3d", rank, "3", "4D or 5D")
 
 
 def dropout1d(
@@ -212,12 +277,23 @@ def dropout1d(
              [0., 0.],
              [2., 2.]]])
     """
-    _checked(input, p)
-    if input.dim() not in (2, 3):
-        raise RuntimeError(
-            "dropout1d: expected a 2-D (C, L) or 3-D (N, C, L) input, but got a "
-            f"{input.dim()}-D input of shape {tuple(input.shape)}"
+    if has_torch_function_unary(input):
+        return handle_torch_function(
+            dropout1d, (input,), input, p=p, training=training, inplace=inplace
         )
+    p = check_call(
+        "dropout1d",
+        input,
+        p,
+        training,
+        inplace,
+        feature=True,
+        batched_rank=3,
+        ranks=(2, 3),
+        rank_note="Note that dropout1d exists to provide channel-wise dropout on inputs with 1 "
+        "spatial dimension, a channel dimension, and an optional batch dimension "
+        "(i.e. 2D or 3D inputs).",
+    )
     return _channel_wise(input, p, training, inplace, batched=input.dim() == 3)
 
 
@@ -252,17 +328,11 @@ def dropout2d(
     >>> dropout2d(torch.ones(1, 3, 1, 2), p=0.5).flatten()
     tensor([0., 0., 0., 0., 2., 2.])
     """
-    _checked(input, p)
-    if input.dim() not in (3, 4):
-        _warn_rank("dropout2d", input, "4-D (N, C, H, W)")
-    if input.dim() == 3:
-        warnings.warn(
-            "dropout2d: got a 3-D input and, as torch does, reads it as (N, C, L) and "
-            "drops 1-D channels; for an unbatched (C, H, W) image, call "
-            "dropout2d(x.unsqueeze(0)).squeeze(0), or use dropout1d for (N, C, L).",
-            UserWarning,
-            stacklevel=2,
+    if has_torch_function_unary(input):
+        return handle_torch_function(
+            dropout2d, (input,), input, p=p, training=training, inplace=inplace
         )
+    p = check_call("dropout2d", input, p, training, inplace, feature=True, warn_rank=_warn_2d)
     return _channel_wise(input, p, training, inplace, batched=True)
 
 
@@ -296,9 +366,13 @@ def dropout3d(
     >>> dropout3d(torch.ones(1, 4, 1, 1, 1), p=0.5).flatten()
     tensor([0., 0., 2., 0.])
     """
-    _checked(input, p)
-    if input.dim() not in (4, 5):
-        _warn_rank("dropout3d", input, "5-D (N, C, D, H, W) or 4-D (C, D, H, W)")
+    if has_torch_function_unary(input):
+        return handle_torch_function(
+            dropout3d, (input,), input, p=p, training=training, inplace=inplace
+        )
+    p = check_call(
+        "dropout3d", input, p, training, inplace, feature=True, batched_rank=5, warn_rank=_warn_3d
+    )
     return _channel_wise(input, p, training, inplace, batched=input.dim() == 5)
 
 
@@ -326,7 +400,7 @@ def alpha_dropout(
     Returns
     -------
     torch.Tensor
-        Kept elements are ``a * input + c`` and dropped ones ``a * -SELU_ALPHA + c``,
+        Kept elements are ``a * input + c`` and dropped ones ``a * -SELU_LAMBDA_ALPHA + c``,
         with ``a`` and ``c`` chosen to keep mean and variance, computed in torch's order.
 
     Examples
@@ -335,7 +409,11 @@ def alpha_dropout(
     >>> alpha_dropout(x, 0.5) is x   # training defaults to False
     True
     """
-    _checked(input, p)
+    if has_torch_function_unary(input):
+        return handle_torch_function(
+            alpha_dropout, (input,), input, p=p, training=training, inplace=inplace
+        )
+    p = check_call("alpha_dropout", input, p, training, inplace)
     return _dropout_impl(input, p, training, inplace, alpha=True)
 
 
@@ -369,5 +447,9 @@ def feature_alpha_dropout(
     tensor([[[0.7792, 0.7792],
              [0.7792, 0.7792]]])
     """
-    _checked(input, p)
+    if has_torch_function_unary(input):
+        return handle_torch_function(
+            feature_alpha_dropout, (input,), input, p=p, training=training, inplace=inplace
+        )
+    p = check_call("feature_alpha_dropout", input, p, training, inplace, feature=True)
     return _dropout_impl(input, p, training, inplace, feature=True, alpha=True)

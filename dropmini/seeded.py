@@ -13,18 +13,10 @@ from typing import Any
 
 import torch
 
-from dropmini.functional import _checked
+from dropmini._checks import check_call
+from dropmini.functional import draw_noise
 
 __all__ = ["seeded_dropout"]
-
-
-def _scaled_mask(
-    shape: torch.Size, stride: tuple[int, ...], dtype: torch.dtype, p: float
-) -> torch.Tensor:
-    """Draw ``bernoulli(1 - p) / (1 - p)`` exactly as ATen's dropout does."""
-    noise = torch.empty_strided(shape, stride, dtype=dtype)
-    noise.bernoulli_(1 - p)
-    return noise.div_(1 - p)
 
 
 class _SeededDropout(torch.autograd.Function):
@@ -33,18 +25,17 @@ class _SeededDropout(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, input: torch.Tensor, p: float) -> torch.Tensor:
         ctx.rng_state = torch.get_rng_state()
-        layout = torch.empty_like(input)  # the memory layout torch gives its mask
-        ctx.geometry = (input.shape, layout.stride(), input.dtype, p)
-        del layout
-        noise = _scaled_mask(*ctx.geometry)
-        return input * noise
+        # The memory layout torch gives its noise, learnt without allocating it.
+        stride = torch.empty_like(input, device="meta").stride()
+        ctx.geometry = (tuple(input.shape), stride, input.dtype, p)
+        return input * draw_noise(*ctx.geometry)
 
     @staticmethod
     def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor, None]:
         caller_state = torch.get_rng_state()
         try:
             torch.set_rng_state(ctx.rng_state)
-            noise = _scaled_mask(*ctx.geometry)
+            noise = draw_noise(*ctx.geometry)
         finally:
             torch.set_rng_state(caller_state)
         return grad_output * noise, None
@@ -79,23 +70,26 @@ def seeded_dropout(input: torch.Tensor, p: float = 0.5, training: bool = True) -
     ------
     TypeError, ValueError
         As :func:`dropmini.dropout`, before any random number is drawn.
+    NotImplementedError
+        If ``input`` is not on the CPU (checked first, whatever ``p``).
 
     Examples
     --------
     >>> import dropmini
+    >>> from dropmini.lab.memory import bytes_kept_for_backward
     >>> x = torch.ones(1_000_000, requires_grad=True)
-    >>> dropmini.lab.memory.bytes_kept_for_backward(lambda t: seeded_dropout(t, 0.5), x) < 8192
+    >>> bytes_kept_for_backward(lambda t: seeded_dropout(t, 0.5), x) < 8192
     True
-    >>> dropmini.lab.memory.bytes_kept_for_backward(lambda t: dropmini.dropout(t, 0.5), x)
+    >>> bytes_kept_for_backward(lambda t: dropmini.dropout(t, 0.5), x)
     4000000
     """
-    _checked(input, p)
-    if p == 0 or not training or input.numel() == 0:
-        return input
-    if p == 1:
-        return input * torch.zeros((), dtype=input.dtype, device=input.device)
+    p = check_call("seeded_dropout", input, p, training, False)
     if input.device.type != "cpu":
         raise NotImplementedError(
             f"seeded_dropout restores the CPU generator; got a tensor on {input.device}"
         )
-    return _SeededDropout.apply(input, float(p))
+    if p == 0 or not training or input.numel() == 0:
+        return input
+    if p == 1:
+        return input * torch.zeros((), dtype=input.dtype, device=input.device)
+    return _SeededDropout.apply(input, p)

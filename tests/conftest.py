@@ -129,3 +129,10 @@ def built_book(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     return out / "_build" / "html", result
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every nbval item (a notebook cell) with ``notebooks``."""
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.notebooks)
