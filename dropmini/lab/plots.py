@@ -1,23 +1,31 @@
-"""Figures shared by the chapters. Each function draws one idea and returns the figure."""
+"""Figures shared by the chapters. Each function draws one idea and returns the figure.
+
+Every function takes plain arrays or sequences (numpy arrays, lists, CPU
+tensors) and an optional ``ax`` (or ``axes``) to draw into; without one it
+makes a figure of its own. Importing this module sets font sizes that stay
+readable when a figure is shrunk to a phone's width (:data:`BOOK_STYLE`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+import matplotlib as mpl
 import matplotlib.pyplot as plt
-import torch
+import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
-
-if TYPE_CHECKING:
-    from dropmini.lab.bench import Measurement
-    from dropmini.lab.data import RegressionData
-    from dropmini.lab.training import TrainingHistory
+from numpy.typing import ArrayLike
 
 from dropmini.lab.stats import binomial_pmf
 
+if TYPE_CHECKING:
+    from dropmini.lab.bench import Measurement
+
 __all__ = [
+    "BOOK_STYLE",
     "bytes_kept_figure",
     "feature_maps_figure",
     "layer_statistics_figure",
@@ -29,85 +37,116 @@ __all__ = [
     "zero_count_figure",
 ]
 
+#: Font sizes for figures about 5.5 inches wide: on a 390-px phone screen a
+#: 12-pt label is still about 11 px tall.
+BOOK_STYLE = {
+    "font.size": 12,
+    "axes.titlesize": 13,
+    "axes.labelsize": 12,
+    "xtick.labelsize": 11,
+    "ytick.labelsize": 11,
+    "legend.fontsize": 11,
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+}
+mpl.rcParams.update(BOOK_STYLE)
+
+#: Light grey for dropped elements, blue for kept ones.
 KEPT_DROPPED = ListedColormap(["#f4f4f4", "#1f77b4"])
 
 
-def _draw_mask(ax: plt.Axes, output: torch.Tensor, title: str) -> None:
-    kept = (output != 0).to(torch.float32)
-    if kept.dim() == 1:
-        kept = kept.unsqueeze(0)
-    ax.imshow(kept.numpy(), cmap=KEPT_DROPPED, vmin=0, vmax=1, interpolation="nearest")
+def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    """Return ``ax`` and its figure, or a new figure of ``figsize`` with one axes."""
+    if ax is not None:
+        return ax.figure, ax
+    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return fig, ax
+
+
+def _draw_mask(ax: Axes, output: ArrayLike, title: str) -> None:
+    kept = np.atleast_2d(np.asarray(output) != 0).astype(float)
+    ax.imshow(kept, cmap=KEPT_DROPPED, vmin=0, vmax=1, interpolation="nearest")
     ax.set_title(title)
     ax.set_xlabel("column")
     ax.set_ylabel("row")
 
 
-def mask_figure(output: torch.Tensor, title: str) -> Figure:
+def mask_figure(output: ArrayLike, title: str, ax: Axes | None = None) -> Figure:
     """Draw which elements of a dropout output were kept (blue) or zeroed (light grey).
 
     Parameters
     ----------
-    output : torch.Tensor
+    output : array_like
         A 1-D or 2-D dropout result; a nonzero element counts as kept.
     title : str
         Axes title.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure if omitted.
 
     Returns
     -------
     matplotlib.figure.Figure
-        The figure, one axes.
+        The figure drawn into.
 
     Examples
     --------
-    >>> fig = mask_figure(torch.tensor([[0.0, 2.0], [2.0, 0.0]]), "mask")
+    >>> fig = mask_figure([[0.0, 2.0], [2.0, 0.0]], "mask")
     >>> fig.axes[0].get_xlabel()
     'column'
     """
-    fig, ax = plt.subplots(figsize=(6, 3.2))
+    fig, ax = _axes(ax, (5.5, 3.2))
     _draw_mask(ax, output, title)
-    fig.tight_layout()
     return fig
 
 
-def masks_figure(outputs: Sequence[torch.Tensor], titles: Sequence[str]) -> Figure:
-    """Draw several masks side by side, for comparing draws or kinds of dropout.
+def masks_figure(
+    outputs: Sequence[ArrayLike], titles: Sequence[str], axes: Sequence[Axes] | None = None
+) -> Figure:
+    """Draw several masks one above the other, for comparing draws or kinds of dropout.
 
     Parameters
     ----------
-    outputs : sequence of torch.Tensor
+    outputs : sequence of array_like
         1-D or 2-D dropout results.
     titles : sequence of str
         One title per output.
+    axes : sequence of matplotlib.axes.Axes, optional
+        One axes per output; a new figure with a column of axes if omitted.
 
     Returns
     -------
     matplotlib.figure.Figure
-        The figure, one axes per output.
+        The figure drawn into.
 
     Examples
     --------
-    >>> fig = masks_figure([torch.ones(2, 2), torch.zeros(2, 2)], ["a", "b"])
-    >>> len(fig.axes)
-    2
+    >>> fig = masks_figure([[[1, 1], [1, 0]], [[0, 0], [1, 1]]], ["a", "b"])
+    >>> [ax.get_title() for ax in fig.axes]
+    ['a', 'b']
     """
-    fig, axes = plt.subplots(1, len(outputs), figsize=(3.2 * len(outputs), 3.4), squeeze=False)
-    for ax, output, title in zip(axes[0], outputs, titles, strict=True):
+    if axes is None:
+        rows = len(outputs)
+        fig, grid = plt.subplots(rows, 1, figsize=(5.5, 1.6 + 1.3 * rows), layout="constrained")
+        axes = np.atleast_1d(grid).tolist()
+    fig = axes[0].figure
+    for ax, output, title in zip(axes, outputs, titles, strict=True):
         _draw_mask(ax, output, title)
-    fig.tight_layout()
     return fig
 
 
-def zero_count_figure(counts: torch.Tensor, n: int, p: float) -> Figure:
+def zero_count_figure(counts: ArrayLike, n: int, p: float, ax: Axes | None = None) -> Figure:
     """Compare observed zero counts per run with the Binomial(n, p) probabilities.
 
     Parameters
     ----------
-    counts : torch.Tensor
+    counts : array_like of int
         Zero count of each run (see :func:`dropmini.lab.stats.zero_counts`).
     n : int
         Elements per run.
     p : float
         Dropout probability.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure if omitted.
 
     Returns
     -------
@@ -116,35 +155,37 @@ def zero_count_figure(counts: torch.Tensor, n: int, p: float) -> Figure:
 
     Examples
     --------
-    >>> fig = zero_count_figure(torch.tensor([0, 1, 1, 2]), n=5, p=0.2)
+    >>> fig = zero_count_figure([0, 1, 1, 2], n=5, p=0.2)
     >>> fig.axes[0].get_ylabel()
     'fraction of runs'
     """
-    ks = list(range(n + 1))
-    observed = torch.bincount(counts, minlength=n + 1).double() / len(counts)
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.bar(
-        ks, observed.tolist(), color="#1f77b4", alpha=0.7, label=f"observed ({len(counts)} runs)"
-    )
-    ax.plot(ks, binomial_pmf(n, p), "o", color="#d62728", label=f"Binomial({n}, {p})")
+    counts = np.asarray(counts)
+    ks = np.arange(n + 1)
+    observed = np.bincount(counts, minlength=n + 1) / len(counts)
+    fig, ax = _axes(ax, (5.5, 3.6))
+    ax.bar(ks, observed, color="#1f77b4", alpha=0.7, label=f"observed ({len(counts)} runs)")
+    ax.plot(ks, binomial_pmf(n, p), "o", color="#d62728", markersize=8, label=f"Binomial({n}, {p})")
     ax.axvline(n * p, color="grey", linestyle="--", label=f"p·n = {n * p:g}")
     ax.set_xlabel("number of zeros in the output")
     ax.set_ylabel("fraction of runs")
     ax.set_xticks(ks)
     ax.legend()
-    fig.tight_layout()
     return fig
 
 
-def feature_maps_figure(rows: Sequence[torch.Tensor], row_titles: Sequence[str]) -> Figure:
-    """Draw feature maps in a grid: one row per ``(C, H, W)`` tensor, one column per channel.
+def feature_maps_figure(
+    rows: Sequence[ArrayLike], row_titles: Sequence[str], axes: ArrayLike | None = None
+) -> Figure:
+    """Draw feature maps in a grid: one row per ``(C, H, W)`` array, one column per channel.
 
     Parameters
     ----------
-    rows : sequence of torch.Tensor
+    rows : sequence of array_like
         Each of shape ``(C, H, W)``, all with the same ``C``.
     row_titles : sequence of str
         A label per row, shown on the left.
+    axes : 2-D array of matplotlib.axes.Axes, optional
+        A ``len(rows)`` by ``C`` grid of axes; a new figure if omitted.
 
     Returns
     -------
@@ -153,38 +194,47 @@ def feature_maps_figure(rows: Sequence[torch.Tensor], row_titles: Sequence[str])
 
     Examples
     --------
-    >>> fig = feature_maps_figure([torch.ones(2, 4, 4)], ["maps"])
+    >>> fig = feature_maps_figure([np.ones((2, 4, 4))], ["maps"])
     >>> len(fig.axes)
     2
     """
-    channels = rows[0].shape[0]
-    vmax = max(float(r.max()) for r in rows)
-    fig, axes = plt.subplots(
-        len(rows), channels, figsize=(1.6 * channels, 1.7 * len(rows)), squeeze=False
-    )
-    for r, (maps, title) in enumerate(zip(rows, row_titles, strict=True)):
+    maps = [np.asarray(r) for r in rows]
+    channels = maps[0].shape[0]
+    vmax = max(float(m.max()) for m in maps)
+    if axes is None:
+        _, axes = plt.subplots(
+            len(maps),
+            channels,
+            figsize=(1.4 * channels + 0.8, 1.5 * len(maps)),
+            squeeze=False,
+            layout="constrained",
+        )
+    axes = np.asarray(axes).reshape(len(maps), channels)
+    for r, (row, title) in enumerate(zip(maps, row_titles, strict=True)):
         for ch in range(channels):
             ax = axes[r][ch]
-            ax.imshow(maps[ch].numpy(), cmap="viridis", vmin=0, vmax=vmax)
+            ax.imshow(row[ch], cmap="viridis", vmin=0, vmax=vmax)
             ax.set_xticks([])
             ax.set_yticks([])
-            if r == len(rows) - 1:
+            if r == len(maps) - 1:
                 ax.set_xlabel(f"channel {ch}")
         axes[r][0].set_ylabel(title)
-    fig.tight_layout()
-    return fig
+    return axes[0][0].figure
 
 
 def layer_statistics_figure(
-    curves: dict[str, tuple[Sequence[float], Sequence[float]]],
+    curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    axes: Sequence[Axes] | None = None,
 ) -> Figure:
     """Plot mean and variance of activations against depth, one line per network.
 
     Parameters
     ----------
-    curves : dict
+    curves : mapping
         Label to ``(means, variances)``, as returned by
         :func:`dropmini.lab.experiments.selu_stack_statistics`.
+    axes : pair of matplotlib.axes.Axes, optional
+        Axes for the mean and the variance; a new figure (one above the other) if omitted.
 
     Returns
     -------
@@ -195,30 +245,37 @@ def layer_statistics_figure(
     --------
     >>> fig = layer_statistics_figure({"a": ([0.0, 0.1], [1.0, 1.1])})
     >>> [ax.get_ylabel() for ax in fig.axes]
-    ['mean of activations', 'variance of activations']
+    ['mean', 'variance']
     """
-    fig, (ax_mean, ax_var) = plt.subplots(1, 2, figsize=(9, 3.5))
-    for label, (means, variances) in curves.items():
-        layers = range(1, len(means) + 1)
-        ax_mean.plot(layers, means, marker=".", label=label)
-        ax_var.plot(layers, variances, marker=".", label=label)
+    if axes is None:
+        _, axes = plt.subplots(2, 1, figsize=(5.5, 5.5), sharex=True, layout="constrained")
+    ax_mean, ax_var = axes
+    markers = "osD^v"
+    for i, (label, (means, variances)) in enumerate(curves.items()):
+        layers = np.arange(1, len(means) + 1)
+        style = {"marker": markers[i % len(markers)], "markersize": 4, "label": label}
+        ax_mean.plot(layers, means, **style)
+        ax_var.plot(layers, variances, **style)
     ax_mean.axhline(0, color="grey", linestyle="--")
     ax_var.axhline(1, color="grey", linestyle="--")
-    for ax, name in ((ax_mean, "mean"), (ax_var, "variance")):
-        ax.set_xlabel("layer")
-        ax.set_ylabel(f"{name} of activations")
+    ax_mean.set_ylabel("mean")
+    ax_var.set_ylabel("variance")
+    ax_var.set_xlabel("layer")
     ax_mean.legend()
-    fig.tight_layout()
-    return fig
+    return ax_mean.figure
 
 
-def loss_curves_figure(runs: dict[float, TrainingHistory]) -> Figure:
+def loss_curves_figure(
+    runs: Mapping[float, tuple[Sequence[float], Sequence[float]]], ax: Axes | None = None
+) -> Figure:
     """Training (dashed) and validation (solid) loss per epoch, one colour per dropout p.
 
     Parameters
     ----------
-    runs : dict
-        ``p`` to :class:`dropmini.lab.training.TrainingHistory`.
+    runs : mapping
+        ``p`` to ``(training losses, validation losses)``, one value per epoch.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure if omitted.
 
     Returns
     -------
@@ -227,36 +284,43 @@ def loss_curves_figure(runs: dict[float, TrainingHistory]) -> Figure:
 
     Examples
     --------
-    >>> from dropmini.lab.training import TrainingHistory
-    >>> fig = loss_curves_figure({0.5: TrainingHistory([1.0, 0.5], [1.0, 0.8])})
+    >>> fig = loss_curves_figure({0.5: ([1.0, 0.5], [1.0, 0.8])})
     >>> fig.axes[0].get_ylabel()
     'mean squared error'
     """
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for i, (p, history) in enumerate(runs.items()):
-        epochs = range(1, len(history.train_loss) + 1)
-        colour = f"C{i}"
-        ax.plot(epochs, history.val_loss, color=colour, label=f"p = {p}: validation")
-        ax.plot(
-            epochs, history.train_loss, color=colour, linestyle="--", label=f"p = {p}: training"
-        )
+    fig, ax = _axes(ax, (5.5, 4.2))
+    for i, (p, (train, val)) in enumerate(runs.items()):
+        epochs = np.arange(1, len(train) + 1)
+        ax.plot(epochs, val, color=f"C{i}", label=f"p = {p}: validation")
+        ax.plot(epochs, train, color=f"C{i}", linestyle="--", label=f"p = {p}: training")
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean squared error")
-    ax.legend(ncol=2, fontsize="small")
-    fig.tight_layout()
+    ax.legend(ncol=2, fontsize=10)
     return fig
 
 
-def mc_band_figure(data: RegressionData, mean: torch.Tensor, std: torch.Tensor) -> Figure:
+def mc_band_figure(
+    x_train: ArrayLike,
+    y_train: ArrayLike,
+    x: ArrayLike,
+    y_true: ArrayLike,
+    mean: ArrayLike,
+    std: ArrayLike,
+    ax: Axes | None = None,
+) -> Figure:
     """Training points, the true function, the MC-dropout mean and a ±2σ band.
 
     Parameters
     ----------
-    data : RegressionData
-        1-D data, the validation grid holding the true function.
-    mean, std : torch.Tensor
-        Predictive mean and standard deviation on ``data.x_val``.
+    x_train, y_train : array_like
+        The training points.
+    x, y_true : array_like
+        A grid and the true function on it.
+    mean, std : array_like
+        Predictive mean and standard deviation on ``x``.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure if omitted.
 
     Returns
     -------
@@ -265,30 +329,69 @@ def mc_band_figure(data: RegressionData, mean: torch.Tensor, std: torch.Tensor) 
 
     Examples
     --------
-    >>> from dropmini.lab.data import make_sine_gap_data
-    >>> d = make_sine_gap_data(n_train=4)
-    >>> fig = mc_band_figure(d, d.y_val, torch.ones_like(d.y_val))
+    >>> grid = np.linspace(-1, 1, 5)
+    >>> fig = mc_band_figure([0.0], [0.0], grid, grid, grid, np.ones(5))
     >>> fig.axes[0].get_xlabel()
     'x'
     """
-    x = data.x_val.flatten().numpy()
-    m, s = mean.flatten().numpy(), std.flatten().numpy()
-    fig, ax = plt.subplots(figsize=(7, 4))
-    lo, hi = float(data.x_train.min()), float(data.x_train.max())
-    ax.axvspan(lo, hi, color="grey", alpha=0.12, label="training range")
+    x_train, y_train = np.ravel(x_train), np.ravel(y_train)
+    x, y_true, m, s = np.ravel(x), np.ravel(y_true), np.ravel(mean), np.ravel(std)
+    fig, ax = _axes(ax, (5.5, 4.2))
+    ax.axvspan(x_train.min(), x_train.max(), color="grey", alpha=0.12, label="training range")
     ax.fill_between(x, m - 2 * s, m + 2 * s, color="C0", alpha=0.3, label="mean ± 2σ")
     ax.plot(x, m, color="C0", label="predictive mean")
-    ax.plot(x, data.y_val.flatten().numpy(), color="k", linestyle=":", label="true function")
-    ax.plot(data.x_train.flatten().numpy(), data.y_train.flatten().numpy(), "o", color="C3",
-            markersize=4, label="training data")  # fmt: skip
+    ax.plot(x, y_true, color="k", linestyle=":", label="true function")
+    ax.plot(x_train, y_train, "o", color="C3", markersize=4, label="training data")
     ax.set_xlabel("x")
     ax.set_ylabel("y")
-    ax.legend(fontsize="small", loc="upper center", ncol=3)
-    fig.tight_layout()
+    ax.legend(fontsize=10, loc="upper center", ncol=2)
     return fig
 
 
-def time_per_element_figure(results: Sequence[Measurement], forward_backward: bool) -> Figure:
+def bytes_kept_figure(
+    sizes: Sequence[int], kept: Mapping[str, Sequence[int]], ax: Axes | None = None
+) -> Figure:
+    """Bytes kept for backward against input size, one line per contender.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Element counts.
+    kept : mapping
+        Contender name to bytes kept at each size; zeros are not drawn on the log axis.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure if omitted.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Log-log axes; lines that coincide are told apart by marker and dash.
+
+    Examples
+    --------
+    >>> fig = bytes_kept_figure([10, 100], {"mask": [40, 400]})
+    >>> fig.axes[0].get_xlabel()
+    'elements (float32)'
+    """
+    fig, ax = _axes(ax, (5.5, 4.2))
+    styles = [("o", "-"), ("s", "--"), ("^", ":"), ("D", "-.")]
+    for i, (name, values) in enumerate(kept.items()):
+        xs = [s for s, v in zip(sizes, values, strict=True) if v > 0]
+        ys = [v for v in values if v > 0]
+        marker, dash = styles[i % len(styles)]
+        ax.plot(xs, ys, marker=marker, linestyle=dash, label=name)
+    ax.axhline(8 * 1024, color="grey", linestyle=":", label="8 KiB")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log", base=2)
+    ax.set_xlabel("elements (float32)")
+    ax.set_ylabel("bytes kept for backward")
+    ax.legend()
+    return fig
+
+
+def time_per_element_figure(
+    results: Sequence[Measurement], forward_backward: bool, ax: Axes | None = None
+) -> Figure:
     """Median nanoseconds per element against size, one line per contender.
 
     Parameters
@@ -297,11 +400,13 @@ def time_per_element_figure(results: Sequence[Measurement], forward_backward: bo
         From :func:`dropmini.lab.bench.run`.
     forward_backward : bool
         Plot forward + backward times if true, forward times otherwise.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure if omitted.
 
     Returns
     -------
     matplotlib.figure.Figure
-        Log-scaled axes.
+        Log-scaled axes; lines that coincide are told apart by marker and dash.
 
     Examples
     --------
@@ -310,51 +415,17 @@ def time_per_element_figure(results: Sequence[Measurement], forward_backward: bo
     >>> fig.axes[0].get_ylabel()
     'ns per element (forward + backward)'
     """
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for name in dict.fromkeys(m.name for m in results):
+    fig, ax = _axes(ax, (5.5, 4.2))
+    styles = [("o", "-"), ("s", "--"), ("^", ":"), ("D", "-.")]
+    for i, name in enumerate(dict.fromkeys(m.name for m in results)):
         rows = [m for m in results if m.name == name]
         ns = [m.forward_backward_ns_per_element if forward_backward else m.forward_ns_per_element
               for m in rows]  # fmt: skip
-        ax.plot([m.size for m in rows], ns, marker="o", label=name)
+        marker, dash = styles[i % len(styles)]
+        ax.plot([m.size for m in rows], ns, marker=marker, linestyle=dash, label=name)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("elements")
     ax.set_ylabel(f"ns per element ({'forward + backward' if forward_backward else 'forward'})")
     ax.legend()
-    fig.tight_layout()
-    return fig
-
-
-def bytes_kept_figure(sizes: Sequence[int], kept: dict[str, Sequence[int]]) -> Figure:
-    """Bytes kept for backward against input size, one line per contender.
-
-    Parameters
-    ----------
-    sizes : sequence of int
-        Element counts.
-    kept : dict
-        Contender name to bytes kept at each size; zeros are not drawn on the log axis.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Log-log axes.
-
-    Examples
-    --------
-    >>> fig = bytes_kept_figure([10, 100], {"mask": [40, 400]})
-    >>> fig.axes[0].get_xlabel()
-    'elements (float32)'
-    """
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for name, values in kept.items():
-        points = [(s, v) for s, v in zip(sizes, values, strict=True) if v > 0]
-        ax.plot([s for s, _ in points], [v for _, v in points], marker="o", label=name)
-    ax.axhline(8 * 1024, color="grey", linestyle=":", label="8 KiB")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log", base=2)
-    ax.set_xlabel("elements (float32)")
-    ax.set_ylabel("bytes kept for backward")
-    ax.legend()
-    fig.tight_layout()
     return fig
