@@ -117,6 +117,14 @@ def check_inplace_allowed(input: torch.Tensor) -> None:
         )
 
 
+def _type_name(value: object) -> str:
+    """Name a type as torch's argument parser does: ``int``, ``Tensor``, ``numpy.bool``."""
+    kind = type(value)
+    if kind.__module__ == "builtins" or isinstance(value, torch.Tensor):
+        return kind.__name__
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
 def check_call(
     name: str,
     input: object,
@@ -171,6 +179,8 @@ def check_call(
         floating point.
     ValueError
         If ``p`` is NaN or outside [0, 1].
+    NotImplementedError
+        If ``input`` is a nested tensor.
     RuntimeError
         If the rank is not allowed, if a channel-wise mask would be drawn for
         fewer than 2 dimensions (torch's messages), or if ``inplace`` would
@@ -189,6 +199,10 @@ def check_call(
     """
     if not isinstance(input, torch.Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if input.is_nested:
+        raise NotImplementedError(
+            f"{name}() does not support nested tensors (torch.nested); torch.nn.functional does"
+        )
     value = check_probability(p)
     rank = input.dim()
     if ranks is not None and rank not in ranks:
@@ -199,9 +213,7 @@ def check_call(
     if warn_rank is not None:
         warn_rank(rank)
     if not isinstance(training, bool):
-        raise TypeError(
-            f"{name}(): argument 'training' must be bool, not {type(training).__name__}"
-        )
+        raise TypeError(f"{name}(): argument 'training' must be bool, not {_type_name(training)}")
     draws = training and 0.0 < value < 1.0 and input.numel() > 0
     if draws and not input.is_floating_point():
         raise TypeError(

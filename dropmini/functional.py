@@ -215,7 +215,7 @@ def _deprecated_rank(name: str, rank: int, spatial: str, ranks: str) -> None:
         "spatial dimensions, a channel dimension, and an optional batch dimension "
         f"(i.e. {ranks} inputs).",
         UserWarning,
-        stacklevel=4,
+        stacklevel=5,  # the caller of dropout2d/dropout3d, past check_call and _warn_*
     )
 
 
@@ -231,7 +231,7 @@ def _warn_2d(rank: int) -> None:
             "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
             "channel-wise dropout behavior, please switch to using dropout1d instead.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,  # the caller of dropout2d, past check_call
         )
 
 

@@ -8,6 +8,7 @@ import matplotlib
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import FLOAT_DTYPES, name_of
 from torch import nn
 
 import dropmini
@@ -20,7 +21,6 @@ def test_same_bits_distinguishes_what_equal_does_not():
     nan = float("nan")
     assert dropmini.same_bits(torch.tensor([nan, -0.0]), torch.tensor([nan, -0.0]))
     assert not dropmini.same_bits(torch.tensor([0.0]), torch.tensor([-0.0]))
-    assert torch.equal(torch.tensor([0.0]), torch.tensor([-0.0]))
     assert not dropmini.same_bits(torch.ones(2), torch.ones(2, dtype=torch.float64))
     assert not dropmini.same_bits(torch.ones(2), torch.ones(1, 2))
     one = torch.tensor([1.0])
@@ -30,7 +30,7 @@ def test_same_bits_distinguishes_what_equal_does_not():
         dropmini.same_bits(torch.ones(1), [1.0])
 
 
-@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=name_of)
 def test_ulp_distance_counts_representable_steps(dtype):
     x = torch.tensor([1.0, -1.0, 0.0], dtype=dtype)
     up = torch.nextafter(x, torch.full_like(x, 10.0))
@@ -101,7 +101,6 @@ def test_zero_count_figure_bars_are_frequencies():
     fig = dropmini.lab.plots.zero_count_figure(torch.tensor([0, 1, 1, 3]), n=3, p=0.5)
     heights = [bar.get_height() for bar in fig.axes[0].patches]
     assert heights == [0.25, 0.5, 0.0, 0.25]
-    assert fig.axes[0].get_xlabel() == "number of zeros in the output"
 
 
 def test_tiny_gpt_modes_and_torch_twin():
