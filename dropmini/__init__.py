@@ -41,6 +41,8 @@ from dropmini.modules import (
     FeatureAlphaDropout,
     to_torch,
 )
+from dropmini.mt19937 import GeneratorState, keep_mask, read_state, write_state
+from dropmini.packed import PackedDropout, packed_dropout
 from dropmini.seeded import seeded_dropout
 
 __version__ = version("dropmini")
@@ -55,6 +57,8 @@ __all__ = [
     "Dropout3d",
     "DropoutNd",
     "FeatureAlphaDropout",
+    "GeneratorState",
+    "PackedDropout",
     "TorchComparison",
     "alpha_dropout",
     "dropout",
@@ -63,9 +67,13 @@ __all__ = [
     "dropout3d",
     "feature_alpha_dropout",
     "feature_noise_shape",
+    "keep_mask",
+    "packed_dropout",
+    "read_state",
     "same_bits",
     "seeded_dropout",
     "to_torch",
     "ulp_distance",
     "versus_torch",
+    "write_state",
 ]

@@ -7,6 +7,8 @@ import subprocess
 import sys
 
 import pytest
+import torch
+import torch.nn.functional as F
 
 from dropmini.lab import bench
 
@@ -16,7 +18,10 @@ def test_measure_reports_every_contender_and_exact_bytes():
     by_name = {m.name: m for m in results}
     assert list(by_name) == list(bench.CONTENDERS)
     assert by_name["torch"].bytes_kept == by_name["dropmini"].bytes_kept == 4 * 4096
-    assert 0 < by_name["seeded"].bytes_kept < 8 * 1024
+    assert by_name["article"].bytes_kept == 4 * 4096
+    assert by_name["bool mask"].bytes_kept == 4096
+    assert by_name["packed"].bytes_kept == 4096 // 8
+    assert by_name["seeded"].bytes_kept == 5056
     assert by_name["x * 2.0"].bytes_kept == 0
     assert all(m.forward_s > 0 and m.forward_backward_s > 0 for m in results)
 
@@ -45,3 +50,30 @@ def test_command_line_json_and_progress():
 def test_command_line_rejects_nonsense():
     with pytest.raises(SystemExit):
         bench.main(["--repeat", "0"])
+
+
+def test_bool_mask_contender_has_torchs_bits_and_gradient():
+    x = torch.randn(999, dtype=torch.float64)
+    runs = []
+    for fn in (bench.bool_mask_dropout, lambda t: F.dropout(t, bench.P)):
+        leaf = x.clone().requires_grad_()
+        torch.manual_seed(6)
+        out = fn(leaf)
+        state = torch.get_rng_state()
+        out.backward(torch.arange(999, dtype=torch.float64))
+        runs.append((out.detach(), leaf.grad, state))
+    assert all(torch.equal(a, b) for a, b in zip(*runs, strict=True))
+
+
+def test_steps_and_bytes_by_size_and_series():
+    steps = bench.dropout_steps(64)
+    x = torch.ones(64)
+    assert set(steps["bernoulli_"](x).unique().tolist()) <= {0.0, 1.0}
+    assert set(steps["div"](x).unique().tolist()) <= {0.0, 2.0}
+    assert torch.equal(steps["x * 2.0"](x), torch.full((64,), 2.0))
+    kept = bench.bytes_kept_by_size([8, 16], {"torch": lambda t: F.dropout(t, 0.5)})
+    assert kept == {"torch": [32, 64]}
+    results = [bench.Measurement(name, size, 1.0, float(size), 0)
+               for size in (4, 8) for name in ("torch", "packed")]  # fmt: skip
+    assert bench.series(results) == ([4, 8], {"torch": [4.0, 8.0], "packed": [4.0, 8.0]})
+    assert bench.series(results, forward_backward=False)[1]["packed"] == [1.0, 1.0]

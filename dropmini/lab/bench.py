@@ -1,11 +1,13 @@
 """Benchmark: ``python -m dropmini.lab.bench [--sizes N ...] [--repeat R] [--json]``.
 
 Times the forward pass and forward + backward of torch's dropout, dropmini's
-dropout, dropmini's seeded dropout and a memory-bound reference (``x * 2.0``)
-on float32 CPU tensors. Contenders are interleaved within every repetition, so
-a slow phase of the machine hits all of them alike; the report gives medians,
-nanoseconds per element, the ratio to torch and the bytes each keeps for
-backward.
+dropout, the first article's ``CustomDropout``, a dropout that keeps a 1-byte
+bool mask (what CUDA's fused kernel keeps), dropmini's packed dropout (1 bit
+per element), dropmini's seeded dropout (the generator's 5,056-byte state) and
+a memory-bound reference (``x * 2.0``) on float32 CPU tensors. Contenders are
+interleaved within every repetition, so a slow phase of the machine hits all of
+them alike; the report gives medians, nanoseconds per element, the ratio to
+torch and the bytes each keeps for backward.
 """
 
 from __future__ import annotations
@@ -17,26 +19,130 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
+from dropmini.custom import CustomDropout
 from dropmini.functional import dropout
 from dropmini.lab.memory import bytes_kept_for_backward
+from dropmini.packed import packed_dropout
 from dropmini.seeded import seeded_dropout
 
-__all__ = ["CONTENDERS", "DEFAULT_SIZES", "Measurement", "format_table", "main", "measure", "run"]
+__all__ = [
+    "CONTENDERS",
+    "DEFAULT_SIZES",
+    "Measurement",
+    "bool_mask_dropout",
+    "bytes_kept_by_size",
+    "dropout_steps",
+    "format_table",
+    "main",
+    "measure",
+    "run",
+    "series",
+]
 
 P = 0.5
 DEFAULT_SIZES = [2**k for k in range(12, 25, 2)]
+
+
+class _BoolMaskDropout(torch.autograd.Function):
+    """Dropout with torch's bits, keeping a bool mask (1 byte per element) for backward."""
+
+    @staticmethod
+    def forward(ctx: Any, input: torch.Tensor, p: float) -> torch.Tensor:
+        mask = torch.empty_like(input, dtype=torch.bool).bernoulli_(1 - p)
+        ctx.save_for_backward(mask)
+        ctx.q = 1 - p
+        return input * mask.view(torch.uint8).to(input.dtype).div_(1 - p)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (mask,) = ctx.saved_tensors
+        return grad_output * mask.view(torch.uint8).to(grad_output.dtype).div_(ctx.q), None
+
+
+def bool_mask_dropout(input: torch.Tensor, p: float = P) -> torch.Tensor:
+    """Dropout with torch's bits that keeps a 1-byte bool mask, as CUDA's fused kernel does.
+
+    A benchmark contender between torch on the CPU (4 bytes per float32
+    element) and :func:`dropmini.packed_dropout` (1 bit); for ``0 < p < 1`` and
+    training only.
+
+    Examples
+    --------
+    >>> x = torch.ones(1000, requires_grad=True)
+    >>> bytes_kept_for_backward(bool_mask_dropout, x)
+    1000
+    """
+    return _BoolMaskDropout.apply(input, p)
+
+
+_ARTICLE = CustomDropout(P)
 
 #: Name to function of one tensor; ``torch`` is the baseline of every ratio.
 CONTENDERS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "torch": lambda x: F.dropout(x, P),
     "dropmini": lambda x: dropout(x, P),
+    "article": _ARTICLE,
+    "bool mask": bool_mask_dropout,
+    "packed": lambda x: packed_dropout(x, P),
     "seeded": lambda x: seeded_dropout(x, P),
     "x * 2.0": lambda x: x * 2.0,
 }
+
+
+def dropout_steps(size: int, p: float = P) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
+    """The three steps of CPU dropout as separate contenders, with the whole and ``x * 2.0``.
+
+    Parameters
+    ----------
+    size : int
+        Number of float32 elements (the scaling step reuses buffers of this size).
+    p : float, default 0.5
+        Dropout probability.
+
+    Returns
+    -------
+    dict
+        ``bernoulli_``, ``div``, ``x * noise``, ``whole dropout`` and ``x * 2.0``,
+        each a function of the input tensor, for :func:`measure` with ``backward=False``.
+
+    Examples
+    --------
+    >>> list(dropout_steps(16))
+    ['bernoulli_', 'div', 'x * noise', 'whole dropout', 'x * 2.0']
+    """
+    noise = torch.empty(size).bernoulli_(1 - p)
+    scaled = torch.empty(size)
+    return {
+        "bernoulli_": lambda x: torch.empty_like(x).bernoulli_(1 - p),
+        "div": lambda x: torch.div(noise, 1 - p, out=scaled),
+        "x * noise": lambda x: x * noise,
+        "whole dropout": lambda x: dropout(x, p),
+        "x * 2.0": lambda x: x * 2.0,
+    }
+
+
+def bytes_kept_by_size(
+    sizes: list[int], contenders: dict[str, Callable[[torch.Tensor], torch.Tensor]] | None = None
+) -> dict[str, list[int]]:
+    """Bytes each contender keeps for backward at every size (float32 inputs; exact).
+
+    Examples
+    --------
+    >>> bytes_kept_by_size([8, 80], {"packed": lambda x: packed_dropout(x, 0.5)})
+    {'packed': [1, 10]}
+    """
+    contenders = contenders or CONTENDERS
+    kept: dict[str, list[int]] = {name: [] for name in contenders}
+    for size in sizes:
+        x = torch.ones(size, requires_grad=True)
+        for name, fn in contenders.items():
+            kept[name].append(bytes_kept_for_backward(fn, x))
+    return kept
 
 
 @dataclass
@@ -105,7 +211,7 @@ def measure(
     Examples
     --------
     >>> [m.name for m in measure(4096, repeat=1)]
-    ['torch', 'dropmini', 'seeded', 'x * 2.0']
+    ['torch', 'dropmini', 'article', 'bool mask', 'packed', 'seeded', 'x * 2.0']
     """
     contenders = contenders or CONTENDERS
     x = torch.randn(size)
@@ -165,6 +271,25 @@ def run(sizes: list[int], repeat: int, progress: bool = False) -> list[Measureme
             print(f"[{i}/{len(sizes)}] size {size:,} ...", file=sys.stderr, flush=True)
         results.extend(measure(size, repeat))
     return results
+
+
+def series(
+    results: list[Measurement], forward_backward: bool = True
+) -> tuple[list[int], dict[str, list[float]]]:
+    """Sizes and, per contender, the median seconds at each size (plain lists, for figures).
+
+    Examples
+    --------
+    >>> series([Measurement("torch", 10, 1.0, 2.0, 40), Measurement("torch", 20, 3.0, 4.0, 80)])
+    ([10, 20], {'torch': [2.0, 4.0]})
+    """
+    sizes = list(dict.fromkeys(m.size for m in results))
+    times: dict[str, list[float]] = {}
+    for m in results:
+        times.setdefault(m.name, []).append(
+            m.forward_backward_s if forward_backward else m.forward_s
+        )
+    return sizes, times
 
 
 def format_table(results: list[Measurement]) -> str:

@@ -9,7 +9,6 @@ readable when a figure is shrunk to a phone's width (:data:`BOOK_STYLE`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -21,9 +20,6 @@ from numpy.typing import ArrayLike
 
 from dropmini.lab.stats import binomial_pmf
 
-if TYPE_CHECKING:
-    from dropmini.lab.bench import Measurement
-
 __all__ = [
     "BOOK_STYLE",
     "bytes_kept_figure",
@@ -33,11 +29,10 @@ __all__ = [
     "mask_figure",
     "masks_figure",
     "mc_band_figure",
-    "time_per_element_figure",
     "zero_count_figure",
 ]
 
-#: Font sizes for figures about 5.5 inches wide: on a 390-px phone screen a
+#: Font sizes for figures about 5.5 inches wide. On a 390-px phone screen a
 #: 12-pt label is still about 11 px tall.
 BOOK_STYLE = {
     "font.size": 12,
@@ -385,47 +380,5 @@ def bytes_kept_figure(
     ax.set_yscale("log", base=2)
     ax.set_xlabel("elements (float32)")
     ax.set_ylabel("bytes kept for backward")
-    ax.legend()
-    return fig
-
-
-def time_per_element_figure(
-    results: Sequence[Measurement], forward_backward: bool, ax: Axes | None = None
-) -> Figure:
-    """Median nanoseconds per element against size, one line per contender.
-
-    Parameters
-    ----------
-    results : sequence of Measurement
-        From :func:`dropmini.lab.bench.run`.
-    forward_backward : bool
-        Plot forward + backward times if true, forward times otherwise.
-    ax : matplotlib.axes.Axes, optional
-        Where to draw; a new figure if omitted.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Log-scaled axes; lines that coincide are told apart by marker and dash.
-
-    Examples
-    --------
-    >>> from dropmini.lab.bench import Measurement
-    >>> fig = time_per_element_figure([Measurement("torch", 4096, 1e-4, 2e-4, 16384)], True)
-    >>> fig.axes[0].get_ylabel()
-    'ns per element (forward + backward)'
-    """
-    fig, ax = _axes(ax, (5.5, 4.2))
-    styles = [("o", "-"), ("s", "--"), ("^", ":"), ("D", "-.")]
-    for i, name in enumerate(dict.fromkeys(m.name for m in results)):
-        rows = [m for m in results if m.name == name]
-        ns = [m.forward_backward_ns_per_element if forward_backward else m.forward_ns_per_element
-              for m in rows]  # fmt: skip
-        marker, dash = styles[i % len(styles)]
-        ax.plot([m.size for m in rows], ns, marker=marker, linestyle=dash, label=name)
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("elements")
-    ax.set_ylabel(f"ns per element ({'forward + backward' if forward_backward else 'forward'})")
     ax.legend()
     return fig
