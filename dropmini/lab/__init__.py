@@ -6,18 +6,27 @@ using dropmini's dropout does not load matplotlib.
 
 Modules
 -------
+attention
+    Attention with dropout on the softmax weights, as SDPA computes it.
 bench
-    ``python -m dropmini.lab.bench``: time and memory of each dropout.
+    ``python -m dropmini.lab.bench``: time and memory of each dropout
+    (imported on demand: ``from dropmini.lab import bench``).
 data
     Seeded data sets: regression problems and smooth feature maps.
 experiments
     The channel-wise and alpha dropout experiments.
 gpt
     A tiny nanoGPT-style model with dropmini's dropout inside.
+inverted
+    Original (2014) versus inverted dropout, exact expectations.
+maskplots
+    Figures of the mask pipeline and the memory/time frontier.
 mc
     Monte Carlo dropout predictions.
 memory
     Bytes an autograd graph keeps for backward.
+placement
+    Where dropout goes: ReLU commutation, residual branches.
 plots
     The book's figures.
 stats
@@ -32,6 +41,32 @@ Examples
 [0.25, 0.5, 0.25]
 """
 
-from dropmini.lab import bench, data, experiments, gpt, mc, memory, plots, stats, training
+from dropmini.lab import (
+    attention,
+    data,
+    experiments,
+    gpt,
+    inverted,
+    maskplots,
+    mc,
+    memory,
+    placement,
+    plots,
+    stats,
+    training,
+)
 
-__all__ = ["bench", "data", "experiments", "gpt", "mc", "memory", "plots", "stats", "training"]
+__all__ = [
+    "attention",
+    "data",
+    "experiments",
+    "gpt",
+    "inverted",
+    "maskplots",
+    "mc",
+    "memory",
+    "placement",
+    "plots",
+    "stats",
+    "training",
+]
