@@ -11,6 +11,7 @@ FAST := -m "not slow and not notebooks and not book and not browser and not pdf"
 
 help:
 	@echo "make book       build the HTML book into _build/html (clean build)"
+	@echo "make pdf        build the whole-book PDF into _build/pdf/book.pdf (needs TeX, see .ci/run)"
 	@echo "make check      lint and the fast unit tests (the inner loop, about 30 s)"
 	@echo "make test       lint, all tests, nbval natively and under generic kernels, book, browser"
 	@echo "make notebooks  re-execute every notebook in place in a fresh kernel"
@@ -31,6 +32,18 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo "Book: file://$(CURDIR)/_build/html/index.html"
 
+# Whole-book PDF with JB1's LaTeX builder and XeLaTeX. Needs Debian's latexmk texlive-xetex
+# texlive-latex-extra texlive-fonts-recommended texlive-lang-japanese fonts-freefont-otf
+# fonts-noto-cjk (.ci/run installs them). latexmk keeps a failed run's state, so start
+# clean. An HTML build made after this one offers the PDF on its ".pdf" button.
+.PHONY: pdf
+pdf: $(STAMP)
+	rm -rf _build/latex _build/pdf
+	$(BIN)/jupyter-book build . -W -n --keep-going --builder pdflatex
+	mkdir -p _build/pdf && cp _build/latex/book.pdf _build/pdf/book.pdf
+	@if [ -d _build/html ]; then cp _build/pdf/book.pdf _build/html/book.pdf; fi
+	@echo "PDF: $(CURDIR)/_build/pdf/book.pdf"
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -40,8 +53,11 @@ check: $(STAMP) lint
 
 # nbval runs twice: natively, then with ATen's generic (non-vectorised) kernels, the
 # path of CPUs without AVX2, so stored outputs cannot depend on the reader's CPU.
+# The PDF tests run first: they leave _build/pdf/book.pdf, which the HTML build of the
+# browser tests then offers on its ".pdf" button.
 test: $(STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q -m pdf tests
+	$(BIN)/python -m pytest -m "not pdf"
 	ATEN_CPU_CAPABILITY=default $(BIN)/python -m pytest -q notebooks
 
 notebooks: $(STAMP)

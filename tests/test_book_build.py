@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+import platform
+import re
+from importlib.metadata import version
 
+import pytest
 from conftest import ROOT, toc_pages
 
+CHAPTERS = [p for p in toc_pages() if p.startswith("notebooks/")]
 
+
+@pytest.mark.book
 def test_book_builds_clean_with_W_n(built_book):
     html, result = built_book
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -23,3 +30,54 @@ def test_every_notebook_is_in_the_toc_and_executed_in_order():
         nb = json.loads((ROOT / f"{page}.ipynb").read_text())
         counts = [c["execution_count"] for c in nb["cells"] if c["cell_type"] == "code"]
         assert counts == list(range(1, len(counts) + 1)), f"{page}: run 'make notebooks'"
+
+
+@pytest.mark.book
+def test_every_inline_script_is_emitted_once(built_book):
+    """The cause of the old THEBE_JS_URL console error: inline scripts written twice."""
+    html, _ = built_book
+    for page in toc_pages():
+        text = (html / f"{page}.html").read_text(encoding="utf-8")
+        scripts = re.findall(r"<script>(.*?)</script>", text, flags=re.S)
+        doubled = {s for s in scripts if scripts.count(s) > 1}
+        assert doubled == set(), f"{page}: {doubled}"
+
+
+@pytest.mark.book
+def test_footer_states_the_versions_of_this_environment(built_book):
+    html, _ = built_book
+    text = (html / "book" / "intro.html").read_text(encoding="utf-8")
+    for name in ("jupyter-book", "torch", "nbval"):
+        assert f"{name} {version(name)}" in text, name
+    assert f"Python {platform.python_version()}" in text
+
+
+@pytest.mark.book
+def test_figures_have_their_caption_as_alt_text(built_book):
+    html, _ = built_book
+    for page in CHAPTERS:
+        text = (html / f"{page}.html").read_text(encoding="utf-8")
+        for alt in re.findall(r'<img alt="([^"]*)"[^>]*_images/', text):
+            assert not alt.endswith(".png") and len(alt) > 20, f"{page}: {alt!r}"
+
+
+@pytest.mark.book
+def test_verification_page_has_a_row_per_chapter(built_book):
+    html, _ = built_book
+    text = (html / "book" / "verification.html").read_text(encoding="utf-8")
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", text, flags=re.S)
+    for page in CHAPTERS:
+        assert any(f"{page.split('/')[-1]}.html" in row for row in rows), page
+    assert "ATEN_CPU_CAPABILITY=default" in text
+
+
+@pytest.mark.book
+def test_glossary_links_back_to_the_chapters_using_each_term(built_book):
+    html, _ = built_book
+    text = (html / "book" / "glossary.html").read_text(encoding="utf-8")
+    used_in = re.findall(r'<p class="glossary-used-in">(.*?)</p>', text, flags=re.S)
+    assert used_in, "no 'Used in' lines"
+    for page in CHAPTERS:
+        source = (ROOT / f"{page}.ipynb").read_text(encoding="utf-8")
+        if "{term}" in source:
+            assert any(f"{page.split('/')[-1]}.html" in line for line in used_in), page

@@ -1,5 +1,8 @@
 """Open every page of the built book in headless Chromium, offline, the way a reader does.
 
+Desktop (1280 px) and phone (390 x 844) passes, light and dark. Nothing is filtered:
+any console error fails. Screenshots go to ``_build/screenshots/``.
+
 Needs Debian's chromium (``apt-get install chromium``). Without it the test is
 skipped locally, but fails under ``CI=true``, where ``.ci/run`` installs it.
 """
@@ -17,6 +20,8 @@ from urllib.parse import urlparse
 import pytest
 from conftest import ROOT, toc_pages
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LAUNCH_ARGS = [
     "--no-sandbox",
@@ -26,8 +31,13 @@ LAUNCH_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-# sphinx-thebe's script declares this constant twice on every page; a known, harmless error.
-KNOWN_THEBE_ERROR = "THEBE_JS_URL"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+SHOTS = ROOT / "_build" / "screenshots"
+PAGES = toc_pages()
+CHAPTERS = [p for p in PAGES if p.startswith("notebooks/")]
+#: Chapters whose drawers the phone pass opens: first, middle and last of the TOC.
+PHONE_CHAPTERS = sorted({CHAPTERS[0], CHAPTERS[len(CHAPTERS) // 2], CHAPTERS[-1]})
 
 
 def _chromium_or_skip() -> None:
@@ -68,7 +78,7 @@ def browser():
 
 
 class PageLog:
-    """Everything a page did that a test may object to."""
+    """Everything a page did that a test may object to. Nothing is filtered."""
 
     def __init__(self, page, base: str) -> None:
         self.outside: list[str] = []
@@ -91,25 +101,29 @@ class PageLog:
         page.on("requestfailed", lambda r: self.failed.append(r.url))
         page.on("response", lambda r: r.status >= 400 and self.failed.append(f"{r.status} {r.url}"))
 
-    def unexpected_errors(self) -> list[str]:
-        return [e for e in self.errors if KNOWN_THEBE_ERROR not in e]
+    def assert_clean(self) -> None:
+        assert self.outside == [], f"requests leaving 127.0.0.1: {self.outside}"
+        assert self.errors == [], f"console errors: {self.errors}"
+        assert self.failed == [], f"failed requests: {self.failed}"
 
 
-PAGES = toc_pages()
+def _source(page_path: str) -> str:
+    suffix = ".ipynb" if page_path.startswith("notebooks/") else ".md"
+    return (ROOT / f"{page_path}{suffix}").read_text(encoding="utf-8")
+
+
+def _shot(page, name: str, full_page: bool = False) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
 
 @pytest.mark.parametrize("page_path", PAGES)
 def test_page_renders_offline_without_errors(browser, served_book, page_path):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport=DESKTOP)
     log = PageLog(page, served_book)
     page.goto(f"{served_book}/{page_path}.html", wait_until="load")
-    page.wait_for_load_state("networkidle")
 
-    source = (
-        (ROOT / f"{page_path}.ipynb").read_text()
-        if page_path.startswith("notebooks/")
-        else (ROOT / f"{page_path}.md").read_text()
-    )
+    source = _source(page_path)
     if "$" in source:
         page.wait_for_selector("mjx-container", state="attached", timeout=15_000)
         assert page.locator("mjx-container").count() > 0, "math not rendered by MathJax"
@@ -117,32 +131,146 @@ def test_page_renders_offline_without_errors(browser, served_book, page_path):
         "img", "els => els.map(e => [e.currentSrc, e.complete && e.naturalWidth > 0])"
     )
     broken = [src for src, ok in images if not ok]
-
-    shots = ROOT / "_build" / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shots / f"{page_path.replace('/', '__')}.png"), full_page=True)
+    alts = page.eval_on_selector_all(
+        "figure img", "els => els.map(e => [e.getAttribute('src'), e.alt])"
+    )
+    _shot(page, page_path.replace("/", "__"), full_page=True)
     page.close()
 
-    assert log.outside == [], f"requests leaving 127.0.0.1: {log.outside}"
-    assert log.unexpected_errors() == [], log.unexpected_errors()
-    assert log.failed == [], f"failed requests: {log.failed}"
+    log.assert_clean()
     assert broken == [], f"images that did not load: {broken}"
     if page_path.startswith("notebooks/") and '"image/png"' in source:
         assert len(images) >= 2, "the chapter's figure is missing"  # logo + figure
+    for src, alt in alts:
+        assert len(alt) > 20 and not alt.endswith(".png"), f"alt text of {src}: {alt!r}"
 
 
-def test_search_finds_inplace(browser, served_book):
-    page = browser.new_page()
+def _open_drawer(page, toggle: str, modal: str) -> None:
+    """Tap the visible ``toggle`` button; the ``modal`` drawer must open and be visible."""
+    buttons = page.locator(f"button{toggle}:visible")
+    assert buttons.count() == 1, f"expected one visible {toggle} at this width"
+    buttons.first.click()
+    page.wait_for_selector(f"dialog{modal}[open]", state="visible", timeout=5_000)
+    box = page.locator(modal).bounding_box()
+    assert box is not None and box["width"] > 200, f"{modal} is not on screen: {box}"
+
+
+def test_phone_menus_open_and_nothing_scrolls_sideways(browser, served_book):
+    """At 390 px: both drawers open on several chapters; no page scrolls horizontally."""
+    page = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
     log = PageLog(page, served_book)
-    page.goto(f"{served_book}/search.html?q=inplace", wait_until="load")
+    too_wide = {}
+    for page_path in PAGES:
+        page.goto(f"{served_book}/{page_path}.html", wait_until="load")
+        if "$" in _source(page_path):  # displayed equations set their width when typeset
+            page.wait_for_selector("mjx-container", state="attached", timeout=15_000)
+        widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        if widths[0] > widths[1]:
+            too_wide[page_path] = widths
+        if page_path not in PHONE_CHAPTERS:
+            continue
+        name = page_path.split("/")[-1]
+
+        _open_drawer(page, ".primary-toggle", "#pst-primary-sidebar-modal")
+        links = page.locator("#pst-primary-sidebar-modal a.reference.internal:visible")
+        assert links.count() >= len(CHAPTERS), "the chapter list is not in the drawer"
+        _shot(page, f"phone-{name}-chapters")
+        page.keyboard.press("Escape")
+        page.wait_for_selector("#pst-primary-sidebar-modal", state="hidden")
+
+        _open_drawer(page, ".secondary-toggle", "#pst-secondary-sidebar-modal")
+        toc = page.locator("#pst-secondary-sidebar-modal nav.page-toc a:visible")
+        assert toc.count() >= 2, "the page contents are not in the drawer"
+        _shot(page, f"phone-{name}-contents")
+        page.keyboard.press("Escape")
+        page.wait_for_selector("#pst-secondary-sidebar-modal", state="hidden")
+    page.close()
+    log.assert_clean()
+    assert too_wide == {}, f"pages wider than the phone (scrollWidth, innerWidth): {too_wide}"
+
+
+def test_desktop_toggle_collapses_the_chapter_list(browser, served_book):
+    page = browser.new_page(viewport=DESKTOP)
+    log = PageLog(page, served_book)
+    page.goto(f"{served_book}/{CHAPTERS[0]}.html", wait_until="load")
+    sidebar = page.locator("#pst-primary-sidebar")
+    assert sidebar.is_visible()
+    page.locator("button.primary-toggle:visible").click()
+    page.wait_for_function(
+        "() => document.querySelector('#pst-primary-sidebar')"
+        ".classList.contains('pst-sidebar-hidden')"
+    )
+    page.close()
+    log.assert_clean()
+
+
+def test_phone_figure_enlarges_and_dark_mode(browser, served_book):
+    """A tapped figure opens full size; the dark theme follows the system setting."""
+    chapter = next(p for p in CHAPTERS if '"image/png"' in _source(p))
+    page = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True, color_scheme="dark")
+    log = PageLog(page, served_book)
+    page.goto(f"{served_book}/{chapter}.html", wait_until="load")
+    assert page.evaluate("() => document.documentElement.dataset.theme") == "dark"
+    background = page.evaluate(
+        "() => getComputedStyle(document.body).backgroundColor.match(/\\d+/g).map(Number)"
+    )
+    assert sum(background[:3]) < 3 * 80, f"dark mode background is light: {background}"
+    figure = page.locator("figure img").first
+    figure.scroll_into_view_if_needed()
+    _shot(page, f"phone-dark-{chapter.split('/')[-1]}")
+    figure.click()
+    page.wait_for_selector("dialog.figure-zoom[open]", state="visible")
+    width = page.evaluate("() => document.querySelector('dialog.figure-zoom img').clientWidth")
+    assert width > PHONE["width"], f"the enlarged figure is only {width} px wide"
+    page.keyboard.press("Escape")
+    page.close()
+    log.assert_clean()
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ("inplace", "In-place dropout"),
+        ("misconceptions", "Common misconceptions"),
+        ("gradients", "Gradients through dropout"),
+    ],
+)
+def test_search_ranks_the_matching_chapter_first(browser, served_book, query, title):
+    page = browser.new_page(viewport=DESKTOP)
+    log = PageLog(page, served_book)
+    page.goto(f"{served_book}/search.html?q={query}", wait_until="load")
     page.wait_for_function(
         "() => /found \\d+ page/i.test(document.querySelector('#search-results')?.innerText || '')",
         timeout=30_000,
     )
-    hits = page.locator("#search-results ul.search li a").all_inner_texts()
+    hits = page.locator("#search-results ul.search li > a").all_inner_texts()
+    snippets = page.locator("#search-results ul.search li p.context").all_inner_texts()
     page.close()
-    assert any("In-place dropout" in h for h in hits), hits
-    assert log.outside == [] and log.unexpected_errors() == []
+    log.assert_clean()
+    assert hits and hits[0] == title, hits
+    assert snippets, "no search snippets"
+    for text in snippets:
+        assert "\\(" not in text and "\\)" not in text, f"raw TeX in snippet: {text}"
+        assert "Traceback" not in text and "---->" not in text, f"traceback in snippet: {text}"
+
+
+def test_pdf_button_offers_the_whole_book_when_built(browser, served_book, built_book):
+    html, _ = built_book
+    page = browser.new_page(viewport=DESKTOP)
+    log = PageLog(page, served_book)
+    page.goto(f"{served_book}/{CHAPTERS[0]}.html", wait_until="load")
+    kind, href = page.evaluate(
+        "() => { const b = document.querySelector('.btn-download-pdf-button');"
+        " return [b.tagName, b.getAttribute('href')]; }"
+    )
+    if (html / "book.pdf").is_file():
+        assert (kind, href) == ("A", "../book.pdf")
+        response = page.request.get(f"{served_book}/book.pdf")
+        assert response.ok and response.headers["content-type"] == "application/pdf"
+    else:  # no `make pdf` before this build: the theme's print button stays
+        assert kind == "BUTTON"
+    page.close()
+    log.assert_clean()
 
 
 def test_the_checks_catch_outside_requests_errors_and_broken_images(browser, served_book):
@@ -164,5 +292,7 @@ def test_the_checks_catch_outside_requests_errors_and_broken_images(browser, ser
     page.wait_for_load_state("networkidle")
     page.close()
     assert log.outside == ["http://example.invalid/tracker.png"]
-    assert "deliberate error" in log.unexpected_errors()
+    assert "deliberate error" in log.errors
     assert any("no-such-image.png" in f for f in log.failed)
+    with pytest.raises(AssertionError):
+        log.assert_clean()

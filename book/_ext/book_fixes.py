@@ -1,0 +1,141 @@
+"""Small fixes to the HTML the theme and extensions produce, applied at build time.
+
+- Inline scripts registered after the builder starts are emitted twice (the
+  ``THEBE_JS_URL`` console error): see :func:`drop_duplicate_inline_scripts`.
+- The footer states the versions this build really used, read from the environment.
+- A figure's alt text is its caption, not the image's file path.
+- The PDF prints the cells the HTML hides behind a "Show" button (the cells that
+  check the exercise solutions): see :class:`PrintHiddenCells`.
+- The search scorer (``search_scorer.js`` next to this file) ranks a page whose
+  title matches the query first; its path is made absolute here because Sphinx
+  opens it relative to the current directory.
+"""
+
+from __future__ import annotations
+
+import platform
+import shutil
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.builders import Builder
+from sphinx.config import Config
+from sphinx.transforms.post_transforms import SphinxPostTransform
+
+HERE = Path(__file__).resolve().parent
+
+#: Packages named in the footer, in this order.
+FOOTER_PACKAGES = ("jupyter-book", "torch", "nbval")
+
+
+def drop_duplicate_inline_scripts(app: Sphinx, builder: Builder) -> None:
+    """Make the builder's copy of late inline scripts equal to the registry's.
+
+    Why each page had ``const THEBE_JS_URL = ...`` twice (Sphinx 7.4.7): sphinx-thebe
+    calls ``app.add_js_file(None, body=...)`` in ``env-before-read-docs``, after
+    ``Builder.init()``. ``Sphinx.add_js_file`` records it twice: in the registry and,
+    as ``_JavaScript(None, body=...)``, in the builder. ``prepare_writing`` then re-adds
+    every registry entry as ``_JavaScript(filename or '', ...)``; ``None != ''``, so
+    the duplicate check misses it and the script is written twice, and declaring a
+    ``const`` twice is a SyntaxError. (sphinx-togglebutton's ``togglebuttonSelector``,
+    added in ``builder-inited``, was doubled the same way, silently, being a ``var``.)
+    Renaming the builder's entries from ``None`` to ``''`` here, on ``write-started``,
+    just before ``prepare_writing``, lets its duplicate check work.
+    """
+    files = getattr(builder, "_js_files", None)
+    if files is None:
+        return
+    fixed = []
+    for js in files:
+        if js.filename is None:
+            js = type(js)("", priority=js.priority, **js.attributes)
+        if js not in fixed:
+            fixed.append(js)
+    files[:] = fixed
+
+
+def footer_html() -> str:
+    """The footer line: the versions of Python and the key packages in this environment."""
+    parts = [f"Python {platform.python_version()}"]
+    for name in FOOTER_PACKAGES:
+        try:
+            parts.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            parts.append(f"{name} (not installed)")
+    return (
+        f"<p>Built with {', '.join(parts)} (read from the build environment). "
+        "Every printed output is re-checked by nbval.</p>"
+    )
+
+
+def configure(app: Sphinx, config: Config) -> None:
+    """Fill in the footer and the absolute path of the search scorer."""
+    options = dict(config.html_theme_options or {})
+    options["extra_footer"] = footer_html()
+    config.html_theme_options = options
+    config.html_search_scorer = str(HERE / "search_scorer.js")
+
+
+def caption_alt_text(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Give each figure's image its caption as alt text (docutils falls back to the URI)."""
+    for figure in doctree.findall(nodes.figure):
+        captions = list(figure.findall(nodes.caption))
+        if not captions:
+            continue
+        text = " ".join(captions[0].astext().split())
+        for image in figure.findall(nodes.image):
+            if not image.get("alt") or image.get("alt") == image.get("uri"):
+                image["alt"] = text
+
+
+class PrintHiddenCells(SphinxPostTransform):
+    """In LaTeX, print cells tagged ``hide-cell``/``hide-input``/``hide-output``.
+
+    sphinx-jupyterbook-latex's ``MystNbPostTransform`` (priority 400) drops them from the
+    PDF, where no button can show them; on paper the checks of the solutions must be
+    printed. Removing the tag classes first (priority 300) leaves ordinary cells.
+    """
+
+    default_priority = 300
+    formats = ("latex",)
+    HIDE_CLASSES = ("tag_hide-cell", "tag_hide-input", "tag_hide-output")
+
+    def run(self, **kwargs) -> None:
+        for node in self.document.findall(nodes.container):
+            if any(c in node["classes"] for c in self.HIDE_CLASSES):
+                node["classes"] = [c for c in node["classes"] if c not in self.HIDE_CLASSES]
+
+
+def copy_pdf(app: Sphinx, exception: Exception | None) -> None:
+    """Copy the whole-book PDF next to the HTML when ``make pdf`` has built one."""
+    if exception is not None or app.builder.format != "html":
+        return
+    pdf = book_pdf(app)
+    if pdf is not None:
+        shutil.copyfile(pdf, Path(app.outdir) / "book.pdf")
+
+
+def book_pdf(app: Sphinx) -> Path | None:
+    """The PDF ``make pdf`` writes (``_build/pdf/book.pdf``), if it exists."""
+    pdf = Path(app.srcdir) / "_build" / "pdf" / "book.pdf"
+    return pdf if pdf.is_file() else None
+
+
+def pdf_flag(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """Tell book.js whether ``book.pdf`` sits next to the pages (else the button prints)."""
+    if book_pdf(app) is not None:
+        # The builder's list is reset before each page, so this is for this page only.
+        app.builder.add_js_file(None, body="window.DROPOUT_BOOK_PDF = 'book.pdf';")
+
+
+def setup(app: Sphinx) -> dict:
+    """Register the fixes with Sphinx."""
+    app.connect("config-inited", configure)
+    app.add_post_transform(PrintHiddenCells)
+    app.connect("write-started", drop_duplicate_inline_scripts)
+    app.connect("doctree-resolved", caption_alt_text)
+    app.connect("html-page-context", pdf_flag)
+    app.connect("build-finished", copy_pdf)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,202 @@
+"""The ``{verification-table}`` and ``{verification-conditions}`` directives.
+
+They read the notebooks and the test configuration (``pyproject.toml``, ``Makefile``,
+``requirements.txt``) when the book is built, so the Verification page states what nbval
+checks today and cannot drift from it. The text they produce is Markdown, parsed by MyST.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from docutils import nodes
+from docutils.statemachine import StringList
+from sphinx.application import Sphinx
+from sphinx.util.docutils import SphinxDirective
+
+#: Tags that change what nbval does with a cell (nbval 0.11 ``plugin.py``).
+IGNORE, RAISES, SKIP = "nbval-ignore-output", "raises-exception", "nbval-skip"
+#: Output keys nbval never compares (``IPyNbFile.skip_compare``, without ``--nbdime``).
+NOT_COMPARED = ("image/png", "image/jpeg", "traceback", "metadata", "execution_count")
+
+
+@dataclass
+class Chapter:
+    """What nbval does with one notebook."""
+
+    docname: str
+    title: str
+    code_cells: int = 0
+    checked: int = 0
+    figures: int = 0
+    errors: int = 0
+    #: reason -> the cells (``In [n]``) it applies to
+    exempt: dict[str, list[str]] = field(default_factory=dict)
+
+
+def read_chapter(path: Path, root: Path) -> Chapter:
+    """Count a notebook's code cells and outputs by what nbval does with them."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    title = path.stem
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            for line in "".join(cell["source"]).splitlines():
+                if line.startswith("# "):
+                    title = line[2:].strip()
+                    break
+            break
+    chapter = Chapter(path.relative_to(root).with_suffix("").as_posix(), title)
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        chapter.code_cells += 1
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        outputs = cell.get("outputs", [])
+        label = f"In [{cell.get('execution_count')}]"
+        if SKIP in tags:
+            chapter.exempt.setdefault(f"not run (`{SKIP}`)", []).append(label)
+            continue
+        if IGNORE in tags:
+            reason = f"run, output not compared (`{IGNORE}`, which the book reserves for timings)"
+            chapter.exempt.setdefault(reason, []).append(label)
+            continue
+        for output in outputs:
+            chapter.checked += 1
+            if "image/png" in output.get("data", {}):
+                chapter.figures += 1
+            if output.get("output_type") == "error":
+                chapter.errors += 1
+        if RAISES in tags:
+            reason = (
+                f"raise on purpose (`{RAISES}`): error type and message compared, traceback not"
+            )
+            chapter.exempt.setdefault(reason, []).append(label)
+    return chapter
+
+
+def toc_notebooks(root: Path) -> list[Path]:
+    """Notebooks in ``notebooks/``, in file-name (= chapter) order."""
+    return sorted((root / "notebooks").glob("*.ipynb"))
+
+
+def chapter_table(chapters: list[Chapter], linkable: set[str]) -> list[str]:
+    """A Markdown table, one row per chapter."""
+    lines = [
+        "| Chapter | Code cells | Outputs nbval compares | of which figures | "
+        "of which errors | Exempt, and why |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    total = Chapter("", "Total")
+    exempt_cells = 0
+    for ch in chapters:
+        # {doc} without a text shows the page's own title (which may hold markup).
+        name = f"{{doc}}`/{ch.docname}`" if ch.docname in linkable else ch.title
+        exempt = "; ".join(f"{', '.join(cells)}: {why}" for why, cells in ch.exempt.items())
+        lines.append(
+            f"| {name} | {ch.code_cells} | {ch.checked} | {ch.figures} | {ch.errors} "
+            f"| {exempt or 'none'} |"
+        )
+        total.code_cells += ch.code_cells
+        total.checked += ch.checked
+        total.figures += ch.figures
+        total.errors += ch.errors
+        exempt_cells += sum(len(cells) for cells in ch.exempt.values())
+    lines.append(
+        f"| **Total** | **{total.code_cells}** | **{total.checked}** | **{total.figures}** | "
+        f"**{total.errors}** | {exempt_cells} cell(s) |"
+    )
+    return lines
+
+
+def make_test_commands(makefile: str) -> list[str]:
+    """The commands of the Makefile's ``test`` recipe that run pytest."""
+    commands, in_test = [], False
+    for line in makefile.splitlines():
+        if re.match(r"^test\s*:", line):
+            in_test = True
+            continue
+        if in_test:
+            if not line.startswith("\t"):
+                if line.strip():
+                    break
+                continue
+            command = line.strip().lstrip("@")
+            if "pytest" in command:
+                commands.append(command.replace("$(BIN)/", ".venv/bin/"))
+    return commands
+
+
+def conditions(root: Path) -> list[str]:
+    """Markdown bullets: the environment and the commands CI verifies the outputs with."""
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    pytest_ini = pyproject.get("tool", {}).get("pytest", {}).get("ini_options", {})
+    pins = {}
+    for line in (root / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        match = re.match(r"^([A-Za-z0-9_.\-]+)==(\S+)", line.strip())
+        if match:
+            pins[match.group(1).lower()] = match.group(2)
+    lines = [
+        "- Packages pinned in `requirements.txt`: "
+        + ", ".join(
+            f"`{name}=={pins[name]}`"
+            for name in ("torch", "numpy", "matplotlib", "nbval", "jupyter-book")
+            if name in pins
+        )
+        + f" ({len(pins)} pins in all).",
+        f"- pytest options from `pyproject.toml`: `{pytest_ini.get('addopts', '')}`; "
+        f"test paths: {', '.join(f'`{p}`' for p in pytest_ini.get('testpaths', []))}.",
+        "- `make test` (which `.ci/run` calls on a fresh clone) runs:",
+    ]
+    for command in make_test_commands((root / "Makefile").read_text(encoding="utf-8")):
+        lines.append(f"  - `{command}`")
+    lines.append(
+        "- nbval compares every output's text (`text/plain`, `text/html`, stdout, stderr, and "
+        "an error's type and message) exactly; it does not compare "
+        + ", ".join(f"`{k}`" for k in NOT_COMPARED)
+        + ": a figure's pixels are not compared, the text printed with it is."
+    )
+    return lines
+
+
+class _MarkdownDirective(SphinxDirective):
+    has_content = False
+
+    def markdown(self, root: Path) -> list[str]:
+        raise NotImplementedError
+
+    def run(self) -> list[nodes.Node]:
+        root = Path(self.env.srcdir)
+        container = nodes.container(classes=["verification"])
+        self.state.nested_parse(StringList(self.markdown(root)), self.content_offset, container)
+        return container.children
+
+
+class VerificationTable(_MarkdownDirective):
+    """One row per notebook: cells, compared outputs, figures, exemptions."""
+
+    def markdown(self, root: Path) -> list[str]:
+        chapters = []
+        for path in toc_notebooks(root):
+            self.env.note_dependency(str(path))
+            chapters.append(read_chapter(path, root))
+        return chapter_table(chapters, set(self.env.found_docs))
+
+
+class VerificationConditions(_MarkdownDirective):
+    """The pinned versions and the commands CI checks the outputs with."""
+
+    def markdown(self, root: Path) -> list[str]:
+        for name in ("pyproject.toml", "Makefile", "requirements.txt"):
+            self.env.note_dependency(str(root / name))
+        return conditions(root)
+
+
+def setup(app: Sphinx) -> dict:
+    """Register the directives with Sphinx."""
+    app.add_directive("verification-table", VerificationTable)
+    app.add_directive("verification-conditions", VerificationConditions)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

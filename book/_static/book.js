@@ -1,0 +1,119 @@
+// The book's own script: menus at every width, the whole-book PDF, figures a phone can
+// read, and search snippets without raw TeX or tracebacks. No network, no dependencies.
+"use strict";
+
+const onReady = (fn) =>
+  document.readyState === "loading" ? document.addEventListener("DOMContentLoaded", fn) : fn();
+
+// 1. Sidebar toggles that work at every width.
+// pydata-sphinx-theme 0.17.1 binds its "open the drawer" handler with
+// document.querySelector(".primary-toggle") / (".secondary-toggle"): the FIRST match
+// only. 0.17 added its own toggles inside the top navbar, so with sphinx-book-theme 1.3
+// (which renders a second pair in the article header) the first match is the navbar's,
+// hidden by the book theme's CSS, and the buttons a reader can see get no handler: the
+// menus never open (pydata/pydata-sphinx-theme#2451, executablebooks/sphinx-book-theme#988).
+// sphinx-book-theme's desktop "collapse the sidebar" handler has the same first-match
+// bug. Rather than re-implement either handler, every other toggle forwards its click
+// to the first one, so all of the themes' own behaviour (drawer on phones, collapse on
+// desktop, focus return, Escape) applies to every button. Remove this once a fixed
+// theme is pinned (proposed upstream fix: executablebooks/sphinx-book-theme#991).
+onReady(() => {
+  for (const selector of [".primary-toggle", ".secondary-toggle"]) {
+    const [bound, ...others] = document.querySelectorAll(selector);
+    for (const button of others) {
+      button.addEventListener("click", (event) => {
+        event.preventDefault();
+        event.stopPropagation();
+        bound.click();
+      });
+    }
+  }
+});
+
+// 2. The ".pdf" download button offers the whole-book PDF when the build found one
+// (`make pdf`, then the HTML build copies book.pdf next to index.html); otherwise it
+// keeps the theme's print-this-page behaviour.
+onReady(() => {
+  if (!window.DROPOUT_BOOK_PDF) return;
+  const root = document.documentElement.dataset.content_root || "";
+  for (const button of document.querySelectorAll(".btn-download-pdf-button")) {
+    const link = document.createElement("a");
+    link.className = button.className;
+    link.href = root + window.DROPOUT_BOOK_PDF;
+    link.title = "Download the whole book as a PDF";
+    link.setAttribute("download", "dropout-verified.pdf");
+    link.innerHTML = button.innerHTML;
+    link.querySelector(".btn__text-container").textContent = ".pdf (whole book)";
+    button.replaceWith(link);
+  }
+});
+
+// 3. Figures: tap or click (or Enter) to see one at full size in a scrollable dialog.
+onReady(() => {
+  const images = document.querySelectorAll("figure img, .cell_output img");
+  if (!images.length) return;
+  const dialog = document.createElement("dialog");
+  dialog.className = "figure-zoom";
+  dialog.setAttribute("aria-label", "Enlarged figure");
+  const big = document.createElement("img");
+  const close = document.createElement("button");
+  close.type = "button";
+  close.className = "figure-zoom__close";
+  close.textContent = "Close";
+  dialog.append(close); // the image joins on first use: an <img> without src counts as broken
+  document.body.append(dialog);
+  close.addEventListener("click", () => dialog.close());
+  big.addEventListener("click", () => dialog.close());
+  for (const img of images) {
+    img.classList.add("zoomable");
+    img.tabIndex = 0;
+    img.setAttribute("role", "button");
+    img.title = "Enlarge the figure";
+    const open = () => {
+      big.src = img.currentSrc || img.src;
+      big.alt = img.alt;
+      if (!big.isConnected) dialog.append(big);
+      dialog.showModal();
+    };
+    img.addEventListener("click", open);
+    img.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        open();
+      }
+    });
+  }
+});
+
+// 4. Search snippets: Sphinx cuts the snippet from the page's text, which shows TeX
+// source such as \(1/(1-p)\) and traceback lines. Drop tracebacks and write math as
+// plain text before the text is taken.
+const TEX_SYMBOLS = {
+  alpha: "α", beta: "β", sigma: "σ", mu: "μ", lambda: "λ", epsilon: "ε", theta: "θ",
+  cdot: "·", times: "×", le: "≤", leq: "≤", ge: "≥", geq: "≥", approx: "≈", neq: "≠",
+  sim: "~", infty: "∞", partial: "∂", sum: "Σ", ldots: "…", dots: "…", to: "→",
+};
+
+const texToText = (tex) =>
+  tex
+    .replace(/^\s*(\\\(|\\\[|\$\$?)|(\\\)|\\\]|\$\$?)\s*$/g, "")
+    .replace(/\\frac\{([^{}]*)\}\{([^{}]*)\}/g, "($1)/($2)")
+    .replace(/\\(?:mathbb|mathrm|mathbf|operatorname|text|texttt)\{([^{}]*)\}/g, "$1")
+    .replace(/\\([A-Za-z]+)/g, (m, name) => TEX_SYMBOLS[name] ?? "")
+    .replace(/\\[,;:! ]/g, " ")
+    .replace(/[{}]/g, "")
+    .replace(/\s+/g, " ")
+    .trim();
+
+onReady(() => {
+  if (typeof Search === "undefined" || !Search.htmlToText) return;
+  const original = Search.htmlToText;
+  Search.htmlToText = (htmlString, anchor) => {
+    const doc = new DOMParser().parseFromString(htmlString, "text/html");
+    doc.querySelectorAll(".traceback, .output.error").forEach((el) => el.remove());
+    doc.querySelectorAll(".math").forEach((el) => {
+      el.textContent = texToText(el.textContent);
+    });
+    return original(doc.documentElement.outerHTML, anchor);
+  };
+});
