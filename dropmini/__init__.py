@@ -5,7 +5,8 @@ The figures, experiments and benchmark of the book live apart, in
 
 The functions and modules here give, for the same seed on the CPU, the same
 bits, gradients and random-number consumption as their ``torch.nn``
-counterparts, with stricter and clearer errors for bad input.
+counterparts (``drop_path``, which torch lacks, as torchvision's and timm's
+stochastic depth), with stricter and clearer errors for bad input.
 
 Examples
 --------
@@ -21,6 +22,7 @@ from importlib.metadata import version
 
 from dropmini.compare import TorchComparison, same_bits, ulp_distance, versus_torch
 from dropmini.custom import CustomDropout
+from dropmini.droppath import DropPath, drop_path
 from dropmini.functional import (
     SELU_LAMBDA_ALPHA,
     alpha_dropout,
@@ -51,6 +53,7 @@ __all__ = [
     "SELU_LAMBDA_ALPHA",
     "AlphaDropout",
     "CustomDropout",
+    "DropPath",
     "Dropout",
     "Dropout1d",
     "Dropout2d",
@@ -61,6 +64,7 @@ __all__ = [
     "PackedDropout",
     "TorchComparison",
     "alpha_dropout",
+    "drop_path",
     "dropout",
     "dropout1d",
     "dropout2d",

@@ -29,10 +29,16 @@ placement
     Where dropout goes: ReLU commutation, residual branches.
 plots
     The book's figures.
+recurrent
+    Dropout in stacked RNNs rebuilt bit for bit; locked and variational dropout.
+relatives
+    DropConnect, DropBlock and the figure of which units are dropped together.
 stats
     Binomial probabilities and zero counts.
 training
     A small MLP and its training loop.
+variance_shift
+    Dropout before BatchNorm: the variance shift, measured and corrected.
 
 Examples
 --------
@@ -52,8 +58,11 @@ from dropmini.lab import (
     memory,
     placement,
     plots,
+    recurrent,
+    relatives,
     stats,
     training,
+    variance_shift,
 )
 
 __all__ = [
@@ -67,6 +76,9 @@ __all__ = [
     "memory",
     "placement",
     "plots",
+    "recurrent",
+    "relatives",
     "stats",
     "training",
+    "variance_shift",
 ]
