@@ -17,6 +17,8 @@ experiments
     The channel-wise and alpha dropout experiments.
 gpt
     A tiny nanoGPT-style model with dropmini's dropout inside.
+gradients
+    The gradient of dropout drawn, and what autograd records for a tensor.
 inverted
     Original (2014) versus inverted dropout, exact expectations.
 maskplots
@@ -25,6 +27,8 @@ mc
     Monte Carlo dropout predictions.
 memory
     Bytes an autograd graph keeps for backward.
+misconceptions
+    The retention-versus-drop-probability figure of the misconceptions chapter.
 placement
     Where dropout goes: ReLU commutation, residual branches.
 plots
@@ -52,10 +56,12 @@ from dropmini.lab import (
     data,
     experiments,
     gpt,
+    gradients,
     inverted,
     maskplots,
     mc,
     memory,
+    misconceptions,
     placement,
     plots,
     recurrent,
@@ -70,10 +76,12 @@ __all__ = [
     "data",
     "experiments",
     "gpt",
+    "gradients",
     "inverted",
     "maskplots",
     "mc",
     "memory",
+    "misconceptions",
     "placement",
     "plots",
     "recurrent",
