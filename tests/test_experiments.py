@@ -106,3 +106,14 @@ def test_neighbour_fill_error_small_for_smooth_maps_large_for_noise():
     assert smooth_error < 0.15 < noise_error
     _, nothing_dropped = experiments.neighbour_fill_error(smooth, 0.0, seed=0)
     assert nothing_dropped == 0.0
+
+
+def test_overfitting_experiment_trains_on_n_train_points():
+    runs = training.overfitting_experiment(ps=(0.0, 0.5), epochs=2, seed=1, n_train=40)
+    reg = data.make_regression_data(n_train=40, seed=1)
+    for p in (0.0, 0.5):
+        torch.manual_seed(1)
+        by_hand = training.fit(training.make_mlp(4, 256, p), reg, epochs=2, seed=1)
+        assert runs[p] == by_hand
+    other = training.overfitting_experiment(ps=(0.0,), epochs=2, seed=1, n_train=41)
+    assert other[0.0] != runs[0.0]

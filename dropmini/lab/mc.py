@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
 from dropmini.modules import DropoutNd
 
 __all__ = [
+    "changed_entries",
     "mc_predict",
+    "preserved_state",
 ]
 
 
@@ -75,3 +81,68 @@ def mc_predict(
         for module, mode in modes.items():
             module.training = mode
     return draws.mean(dim=0), draws.std(dim=0)
+
+
+@contextmanager
+def preserved_state(model: nn.Module) -> Iterator[dict[str, torch.Tensor]]:
+    """Give back every parameter, buffer and train/eval mode of ``model`` on leaving the block.
+
+    A deep copy of ``model.state_dict()`` is taken on entry and yielded; on exit
+    (also after an exception) it is copied back into the model's own tensors, so
+    an optimiser holding the parameters still sees them, and every module's
+    ``training`` flag is set back.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model to protect, e.g. from a forward pass in training mode that
+        updates batch-norm running statistics.
+
+    Yields
+    ------
+    dict
+        The snapshot: entry name to a copy of its tensor.
+
+    Examples
+    --------
+    >>> bn = nn.BatchNorm1d(2)
+    >>> with preserved_state(bn) as before:
+    ...     _ = bn.train()(torch.tensor([[0.0, 1.0], [2.0, 5.0]]))
+    ...     changed_entries(before, bn.state_dict())
+    ['running_mean', 'running_var', 'num_batches_tracked']
+    >>> changed_entries(before, bn.state_dict()), bn.training
+    ([], True)
+    """
+    snapshot = copy.deepcopy(model.state_dict())
+    modes = {module: module.training for module in model.modules()}
+    try:
+        yield snapshot
+    finally:
+        with torch.no_grad():
+            model.load_state_dict(snapshot)
+        for module, mode in modes.items():
+            module.training = mode
+
+
+def changed_entries(
+    before: Mapping[str, torch.Tensor], after: Mapping[str, torch.Tensor]
+) -> list[str]:
+    """Names of the state entries whose tensors are not equal in ``before`` and ``after``.
+
+    Parameters
+    ----------
+    before, after : mapping
+        Two ``state_dict()``-like mappings with the same names.
+
+    Returns
+    -------
+    list of str
+        The names, in the order of ``before``.
+
+    Examples
+    --------
+    >>> changed_entries({"a": torch.zeros(2), "b": torch.ones(1)},
+    ...                 {"a": torch.zeros(2), "b": torch.zeros(1)})
+    ['b']
+    """
+    return [name for name, value in before.items() if not torch.equal(value, after[name])]

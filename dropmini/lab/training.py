@@ -1,4 +1,4 @@
-"""A small MLP and a full-batch training loop, run on one thread."""
+"""A small MLP and its mini-batch training loop, run on one CPU thread."""
 
 from __future__ import annotations
 
@@ -23,7 +23,14 @@ __all__ = [
 
 @contextmanager
 def single_thread() -> Iterator[None]:
-    """Run the enclosed code on one CPU thread, so float sums add up in one fixed order.
+    """Run the enclosed code on one CPU thread, then restore the thread count.
+
+    With one thread the work is never split between cores, so a result does not
+    depend on how many cores the machine has, and small models train faster.
+    It does not fix the order in which a vectorised kernel adds: that depends on
+    the CPU (its vector width, and the matrix-multiply kernel the BLAS library
+    picks for it), so trained weights can still differ between machines in their
+    last bits, and long training can amplify the difference.
 
     Examples
     --------
@@ -160,9 +167,9 @@ def fit(
 
 
 def overfitting_experiment(
-    ps: tuple[float, ...] = (0.0, 0.2, 0.5), epochs: int = 150, seed: int = 0
+    ps: tuple[float, ...] = (0.0, 0.2, 0.5), epochs: int = 150, seed: int = 0, n_train: int = 100
 ) -> dict[float, TrainingHistory]:
-    """Train the same MLP (2 × 256 hidden units) on :func:`make_regression_data` for each ``p``.
+    """Train one 2 × 256 MLP per ``p`` on :func:`~dropmini.lab.data.make_regression_data`.
 
     Parameters
     ----------
@@ -172,6 +179,8 @@ def overfitting_experiment(
         Epochs per run.
     seed : int
         Seed of the data, the initial weights, the shuffling and the masks.
+    n_train : int, default 100
+        Number of training points (the validation set always has 2,000).
 
     Returns
     -------
@@ -184,7 +193,7 @@ def overfitting_experiment(
     >>> list(runs), len(runs[0.0].val_loss)
     ([0.0], 2)
     """
-    data = make_regression_data(seed=seed)
+    data = make_regression_data(n_train=n_train, seed=seed)
     runs = {}
     for p in ps:
         torch.manual_seed(seed)
