@@ -55,10 +55,12 @@ check: $(STAMP) lint
 # path of CPUs without AVX2, so stored outputs cannot depend on the reader's CPU.
 # The PDF tests run first: they leave _build/pdf/book.pdf, which the HTML build of the
 # browser tests then offers on its ".pdf" button.
+# Two workers (pytest-xdist): each notebook, and the book with its browser tests, stay
+# on one worker (tests/conftest.py groups them).
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q -m pdf tests
-	$(BIN)/python -m pytest -m "not pdf"
-	ATEN_CPU_CAPABILITY=default $(BIN)/python -m pytest -q notebooks
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not pdf"
+	ATEN_CPU_CAPABILITY=default $(BIN)/python -m pytest -q -n 2 --dist loadfile notebooks
 
 notebooks: $(STAMP)
 	cd notebooks && ../$(BIN)/jupyter execute --inplace --kernel_name=python3 *.ipynb

@@ -4,7 +4,9 @@
 // argument `inplace` in its text. Here a result whose page title, with case, spaces and
 // hyphens removed, contains every query word (also normalised, 4 letters or more) gets a
 // large bonus that grows with the share of the title the query covers, and a whole-page
-// hit ranks above a section of the same page.
+// hit ranks above a section of the same page. API objects (results with a description,
+// such as "Python module, in API reference") get no bonus, so a chapter titled
+// "Gradients through dropout" ranks above the module dropmini.lab.gradients.
 var Scorer = {
   objNameMatch: 11,
   objPartialMatch: 6,
@@ -16,7 +18,8 @@ var Scorer = {
   partialTerm: 2,
 
   score: (result) => {
-    const [, title, anchor, , score] = result;
+    const [, title, anchor, descr, score] = result;
+    if (descr) return score; // an API object, not a page or section
     const squash = (s) => String(s || "").toLowerCase().replace(/[^a-z0-9]+/g, "");
     const query = new URLSearchParams(window.location.search).get("q") || "";
     const words = query.split(/\s+/).map(squash).filter((w) => w.length >= 4);

@@ -289,7 +289,7 @@ def time_masks_figure(
         Arrays of shape ``(time, units)``; a nonzero entry counts as kept.
     titles : sequence of str, optional
         The two panel titles.
-    axes : sequence of two matplotlib.axes.Axes, optional
+    axes : pair of matplotlib.axes.Axes, optional
         Where to draw; a new figure when None.
 
     Returns

@@ -94,7 +94,7 @@ def normal_batches(count: int, size: int, features: int, seed: int, relu: bool =
 
     Returns
     -------
-    Batches
+    callable
         Call it to iterate over the batches.
 
     Examples
@@ -156,7 +156,7 @@ def recalibrate_bn(model: nn.Module, batches: Batches) -> None:
     ----------
     model : torch.nn.Module
         The network; changed in place.
-    batches : Batches
+    batches : callable
         Inputs to estimate the statistics from (training data, no labels).
 
     Examples
@@ -233,7 +233,7 @@ def measured_shift(p: float, batches: Batches, held_out: torch.Tensor) -> float:
     ----------
     p : float
         Drop probability.
-    batches : Batches
+    batches : callable
         Training inputs.
     held_out : torch.Tensor
         Inputs from the same distribution, ``(N, features)``.
@@ -307,9 +307,9 @@ def variance_shift_figure(
     ----------
     ps : sequence of float
         Drop probabilities of the measurements.
-    measured : dict of str to array_like
+    measured : dict[str, array_like]
         Label to measured ratios, one per ``p``; drawn as markers.
-    predicted : dict of str to array_like
+    predicted : dict[str, array_like]
         Same labels to predicted ratios on ``ps``; drawn as lines, one dash
         style each.
     ax : matplotlib.axes.Axes, optional
@@ -353,7 +353,7 @@ def depth_figure(curves: dict[str, ArrayLike], ax: Axes | None = None) -> Figure
 
     Parameters
     ----------
-    curves : dict of str to array_like
+    curves : dict[str, array_like]
         Label to variances, one per BatchNorm layer (1 is what training sees).
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new figure when None.
