@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 
 import matplotlib
@@ -163,35 +162,3 @@ def test_time_masks_figure_draws_units_by_time():
     image = fig.axes[0].images[0].get_array()
     assert image.shape == (2, 3)
     assert image[1, 0] == 0.0 and image[0, 0] == 1.0
-
-
-@pytest.mark.parametrize("cls", [nn.LSTM, nn.GRU, nn.RNN])
-@pytest.mark.parametrize("num_layers", [1, 2, 4])
-def test_aten_calls_counts_one_dropout_between_layers(cls, num_layers):
-    torch.manual_seed(0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # num_layers=1 warns about dropout
-        rnn = cls(3, 4, num_layers=num_layers, dropout=0.5, dtype=torch.float64)
-    x = _sequence((5, 2, 3), 1, torch.float64)
-    names = {"aten::dropout", "aten::bernoulli_"}
-    train = recurrent.aten_calls(lambda: rnn.train()(x), names)
-    assert train == ["aten::dropout", "aten::bernoulli_"] * (num_layers - 1)
-    assert recurrent.aten_calls(lambda: rnn.eval()(x), names) == []
-
-
-def test_aten_calls_restores_standard_error():
-    before = os.fstat(2)
-    assert recurrent.aten_calls(lambda: torch.ones(2) + 1, {"aten::add"}) == ["aten::add"]
-    after = os.fstat(2)
-    assert (before.st_dev, before.st_ino) == (after.st_dev, after.st_ino)
-
-
-@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="needs oneDNN")
-def test_float32_lstm_runs_one_onednn_layer_at_a_time():
-    torch.manual_seed(0)
-    lstm = nn.LSTM(3, 4, num_layers=3, dropout=0.5)
-    x = _sequence((5, 2, 3), 2)
-    calls = recurrent.aten_calls(
-        lambda: lstm.train()(x), {"aten::mkldnn_rnn_layer", "aten::dropout"}
-    )
-    assert calls == ["aten::mkldnn_rnn_layer", "aten::dropout"] * 2 + ["aten::mkldnn_rnn_layer"]

@@ -29,6 +29,8 @@ memory
     Bytes an autograd graph keeps for backward.
 misconceptions
     The retention-versus-drop-probability figure of the misconceptions chapter.
+ops
+    Which ATen operators a call runs (profiler and dispatcher).
 placement
     Where dropout goes: ReLU commutation, residual branches.
 plots
@@ -62,6 +64,7 @@ from dropmini.lab import (
     mc,
     memory,
     misconceptions,
+    ops,
     placement,
     plots,
     recurrent,
@@ -82,6 +85,7 @@ __all__ = [
     "mc",
     "memory",
     "misconceptions",
+    "ops",
     "placement",
     "plots",
     "recurrent",

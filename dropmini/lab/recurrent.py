@@ -5,16 +5,14 @@ ordinary dropout on the output sequence of each layer except the last, before it
 enters the next layer; nothing is dropped inside a layer, across time steps, or
 on the last layer's output. :func:`split_layers` and :func:`stacked_forward`
 rebuild such a network from single-layer modules with ``dropmini.dropout``
-between them; :func:`aten_calls` lists the ATen operators a call goes through.
+between them.
 :func:`locked_dropout` and :class:`VariationalLSTM` show the other
 recipe, one mask per sequence reused at every time step.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Sequence
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -30,7 +28,6 @@ from dropmini.lab.plots import BOOK_STYLE, KEPT_DROPPED
 
 __all__ = [
     "VariationalLSTM",
-    "aten_calls",
     "dropout_connections_figure",
     "locked_dropout",
     "split_layers",
@@ -119,50 +116,6 @@ def stacked_forward(layers: Sequence[nn.RNNBase], x: torch.Tensor, p: float) -> 
             x = dropmini.dropout(x, p)
         x, _ = layer(x)
     return x
-
-
-def aten_calls(fn: Callable[[], object], names: Collection[str]) -> list[str]:
-    """The ATen operators among ``names`` that ``fn()`` calls, in call order.
-
-    Runs ``fn`` once under ``torch.profiler`` (CPU activity only) and keeps the
-    recorded events whose name is in ``names``. While the profiler runs, file
-    descriptor 2 is pointed at the null device: some builds write the
-    profiler's start and stop lines, with a time stamp, straight to it.
-
-    Parameters
-    ----------
-    fn : callable
-        Called once, without arguments; its return value is discarded.
-    names : collection of str
-        Operator names to keep, as the profiler spells them (``"aten::dropout"``).
-
-    Returns
-    -------
-    list of str
-        The kept names, one per call, ordered by start time.
-
-    Examples
-    --------
-    >>> x, names = torch.ones(4), {"aten::dropout", "aten::bernoulli_"}
-    >>> aten_calls(lambda: torch.nn.functional.dropout(x, 0.5), names)
-    ['aten::dropout', 'aten::bernoulli_']
-    >>> aten_calls(lambda: torch.nn.functional.dropout(x, 0.5, training=False), names)
-    ['aten::dropout']
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            with torch.profiler.profile(
-                activities=[torch.profiler.ProfilerActivity.CPU]
-            ) as profiler:
-                fn()
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-    events = sorted(profiler.events(), key=lambda event: event.time_range.start)
-    return [event.name for event in events if event.name in names]
 
 
 def locked_dropout(

@@ -1,0 +1,93 @@
+"""Which ATen operators a call runs: the profiler's and the dispatcher's view.
+
+Two chapters look below ``nn.Dropout`` at the operators PyTorch actually runs:
+chapter 13 compares torch's dropout with the article's module, chapter 19 finds
+the dropout between the layers of ``nn.LSTM``. :func:`aten_calls` asks the
+profiler, which also sees composite operators such as ``aten::dropout``;
+:class:`RecordOps` records what reaches the dispatcher below autograd, the
+kernels that do the work, forward and backward.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Collection
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+__all__ = ["RecordOps", "aten_calls"]
+
+
+def aten_calls(fn: Callable[[], object], names: Collection[str]) -> list[str]:
+    """The ATen operators among ``names`` that ``fn()`` calls, in call order.
+
+    Runs ``fn`` once under ``torch.profiler`` (CPU activity only) and keeps the
+    recorded events whose name is in ``names``. While the profiler runs, file
+    descriptor 2 is pointed at the null device: some builds write the
+    profiler's start and stop lines, with a time stamp, straight to it.
+
+    Parameters
+    ----------
+    fn : callable
+        Called once, without arguments; its return value is discarded.
+    names : collection of str
+        Operator names to keep, as the profiler spells them (``"aten::dropout"``).
+
+    Returns
+    -------
+    list of str
+        The kept names, one per call, ordered by start time.
+
+    Examples
+    --------
+    >>> x, names = torch.ones(4), {"aten::dropout", "aten::bernoulli_"}
+    >>> aten_calls(lambda: torch.nn.functional.dropout(x, 0.5), names)
+    ['aten::dropout', 'aten::bernoulli_']
+    >>> aten_calls(lambda: torch.nn.functional.dropout(x, 0.5, training=False), names)
+    ['aten::dropout']
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            with torch.profiler.profile(
+                activities=[torch.profiler.ProfilerActivity.CPU]
+            ) as profiler:
+                fn()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    events = sorted(profiler.events(), key=lambda event: event.time_range.start)
+    return [event.name for event in events if event.name in names]
+
+
+class RecordOps(TorchDispatchMode):
+    """Record the name of every ATen operator dispatched inside the ``with`` block.
+
+    Composite operators such as ``aten::dropout`` are decomposed before they
+    reach this level, so the record lists the operators that do the work.
+
+    Attributes
+    ----------
+    ops : list of str
+        Operator names (``"bernoulli_"``, ``"mul"``), in call order.
+
+    Examples
+    --------
+    >>> x = torch.ones(4, requires_grad=True)
+    >>> with RecordOps() as record:
+    ...     out = torch.nn.functional.dropout(x, 0.5)
+    >>> record.ops
+    ['empty_like', 'bernoulli_', 'div_', 'mul']
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops: list[str] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: D105
+        self.ops.append(func.overloadpacket.__name__)
+        return func(*args, **(kwargs or {}))
