@@ -69,6 +69,13 @@ class RecordOps(TorchDispatchMode):
 
     Composite operators such as ``aten::dropout`` are decomposed before they
     reach this level, so the record lists the operators that do the work.
+    Under ``torch._subclasses.fake_tensor.FakeTensorMode`` it also shows where
+    a call on a (fake) CUDA tensor would go, on a machine without a GPU.
+
+    Parameters
+    ----------
+    dtypes : bool, default False
+        Also record the dtypes of what each operator returns: ``"mul (float32)"``.
 
     Attributes
     ----------
@@ -82,12 +89,23 @@ class RecordOps(TorchDispatchMode):
     ...     out = torch.nn.functional.dropout(x, 0.5)
     >>> record.ops
     ['empty_like', 'bernoulli_', 'div_', 'mul']
+    >>> with RecordOps(dtypes=True) as record:
+    ...     out = torch.native_dropout(x, 0.5, True)
+    >>> record.ops
+    ['native_dropout (float32, bool)']
     """
 
-    def __init__(self) -> None:
+    def __init__(self, dtypes: bool = False) -> None:
         super().__init__()
+        self.dtypes = dtypes
         self.ops: list[str] = []
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: D105
-        self.ops.append(func.overloadpacket.__name__)
-        return func(*args, **(kwargs or {}))
+        out = func(*args, **(kwargs or {}))
+        if func.namespace == "aten":
+            name = func.overloadpacket.__name__
+            if self.dtypes:
+                outs = out if isinstance(out, tuple) else (out,)
+                name += f" ({', '.join(str(t.dtype).removeprefix('torch.') for t in outs)})"
+            self.ops.append(name)
+        return out
