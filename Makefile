@@ -55,13 +55,14 @@ check: $(STAMP) lint
 # path of CPUs without AVX2, and MKL's compatible (SSE2) code path for matrix products,
 # so stored outputs cannot depend on the vector kernels of the reader's CPU.
 # The PDF tests run first: they leave _build/pdf/book.pdf, which the HTML build of the
-# browser tests then offers on its ".pdf" button.
-# Two workers (pytest-xdist): each notebook, and the book with its browser tests, stay
-# on one worker (tests/conftest.py groups them).
+# book tests then offers on its ".pdf" button. Unit tests and notebooks run on two workers
+# (pytest-xdist; --dist loadfile keeps a notebook's cells, which share a kernel, on one
+# worker); the book is built once, in the last step, for the build and browser tests.
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q -m pdf tests
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not pdf"
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not pdf and not book and not browser"
 	ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE $(BIN)/python -m pytest -q -n 2 --dist loadfile notebooks
+	$(BIN)/python -m pytest -q -m "book or browser" tests
 
 notebooks: $(STAMP)
 	cd notebooks && ../$(BIN)/jupyter execute --inplace --kernel_name=python3 *.ipynb

@@ -36,15 +36,7 @@ def built_book(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
 
 
 def pytest_collection_modifyitems(items):
-    """Mark nbval items (notebook cells) with ``notebooks``; group items for pytest-xdist.
-
-    Under ``-n 2 --dist loadgroup`` the cells of one notebook run in order on one worker
-    (they share a kernel), and the book build with the tests that read it run on one
-    worker, so the book is built once while the other worker runs everything else.
-    """
+    """Mark every nbval item (a notebook cell) with ``notebooks``."""
     for item in items:
         if item.path.suffix == ".ipynb":
             item.add_marker(pytest.mark.notebooks)
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
-        elif item.get_closest_marker("book") or item.get_closest_marker("browser"):
-            item.add_marker(pytest.mark.xdist_group("book"))
