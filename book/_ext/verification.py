@@ -112,6 +112,11 @@ def chapter_table(chapters: list[Chapter], linkable: set[str]) -> list[str]:
     return lines
 
 
+#: A pytest command in a recipe line, with its environment variables, without the shell
+#: around it (redirections, ``&``, ``;``).
+PYTEST_COMMAND = re.compile(r"((?:[A-Z_]+=\S+ )*\$\(BIN\)/python -m pytest[^;&>\\]*)")
+
+
 def make_test_commands(makefile: str) -> list[str]:
     """The commands of the Makefile's ``test`` recipe that run pytest."""
     commands, in_test = [], False
@@ -124,9 +129,8 @@ def make_test_commands(makefile: str) -> list[str]:
                 if line.strip():
                     break
                 continue
-            command = line.strip().lstrip("@")
-            if "pytest" in command:
-                commands.append(command.replace("$(BIN)/", ".venv/bin/"))
+            for command in PYTEST_COMMAND.findall(line):
+                commands.append(command.strip().replace("$(BIN)/", ".venv/bin/"))
     return commands
 
 
