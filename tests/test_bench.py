@@ -37,6 +37,7 @@ def test_table_ratios_are_relative_to_torch():
     assert "5,056 bytes" in lines[2]
 
 
+@pytest.mark.slow  # starts a Python process that imports torch and times every contender
 def test_command_line_json_and_progress():
     done = subprocess.run(
         [sys.executable, "-m", "dropmini.lab.bench", "--sizes", "4096", "--repeat", "1", "--json"],
