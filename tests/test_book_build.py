@@ -81,3 +81,17 @@ def test_glossary_links_back_to_the_chapters_using_each_term(built_book):
         source = (ROOT / f"{page}.ipynb").read_text(encoding="utf-8")
         if "{term}" in source:
             assert any(f"{page.split('/')[-1]}.html" in line for line in used_in), page
+
+
+def test_chapter_map_reading_times_follow_the_stated_rule():
+    """The intro's reading times: prose at 150 words a minute, code at half weight, rounded up."""
+    intro = (ROOT / "book" / "intro.md").read_text(encoding="utf-8")
+    for page in CHAPTERS:
+        nb = json.loads((ROOT / f"{page}.ipynb").read_text(encoding="utf-8"))
+        words = {"markdown": 0, "code": 0}
+        for cell in nb["cells"]:
+            words[cell["cell_type"]] += len("".join(cell["source"]).split())
+        minutes = -(-(words["markdown"] + words["code"] / 2) // 150)
+        row = re.search(rf"\{{doc\}}`\.\./{page}` \|[^|]*\| (\d+) min \|", intro)
+        assert row, f"{page} has no row with a reading time in the chapter map"
+        assert int(row.group(1)) == minutes, f"{page}: {row.group(1)} min, the rule gives {minutes}"
