@@ -12,7 +12,7 @@ FAST := -m "not slow and not notebooks and not book and not browser and not pdf"
 help:
 	@echo "make book       build the HTML book into _build/html (clean build)"
 	@echo "make pdf        build the whole-book PDF into _build/pdf/book.pdf (needs TeX, see .ci/run)"
-	@echo "make check      lint and the fast unit tests (the inner loop, about 30 s)"
+	@echo "make check      lint and the fast unit tests (the inner loop, about 35 s)"
 	@echo "make test       lint, all tests, nbval natively and under generic kernels, book, browser"
 	@echo "make notebooks  re-execute every notebook in place in a fresh kernel"
 	@echo "make lab        open JupyterLab on notebooks/"
