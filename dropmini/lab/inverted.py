@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
 import dropmini
-from dropmini.lab.plots import BOOK_STYLE
+from dropmini.lab.plots import BOOK_STYLE, axes_or_new
 
 __all__ = [
     "all_masks",
@@ -213,8 +213,7 @@ def running_mean_figure(
     >>> fig.axes[0].get_xscale(), len(fig.axes[0].lines)
     ('log', 2)
     """
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6.5, 4.0), layout="constrained")
+    _, ax = axes_or_new(ax, (6.5, 4.0))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (label, values) in enumerate(running.items()):
         values = np.asarray(values, dtype=np.float64)

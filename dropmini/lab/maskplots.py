@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import matplotlib as mpl
-import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from dropmini.lab.plots import BOOK_STYLE
+from dropmini.lab.plots import BOOK_STYLE, axes_or_new
 
 mpl.rcParams.update(BOOK_STYLE)
 
@@ -17,14 +16,6 @@ __all__ = ["frontier_figure", "mask_pipeline_figure", "time_ratio_figure"]
 
 _MARKERS = "os^Dv<>P*X"
 _DASHES = ["-", "--", "-.", ":"]
-
-
-def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
-    """Return ``ax`` and its figure, or a new figure of ``figsize`` with one axes."""
-    if ax is not None:
-        return ax.figure, ax
-    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
-    return fig, ax
 
 
 def mask_pipeline_figure(
@@ -68,7 +59,7 @@ def mask_pipeline_figure(
     >>> fig.axes[0].get_ylabel()
     'u = low 53 bits / 2**53'
     """
-    fig, ax = _axes(ax, (5.5, 5.2))
+    fig, ax = axes_or_new(ax, (5.5, 5.2))
     index = list(range(len(u)))
     kept = [i for i in index if u[i] < q]
     dropped = [i for i in index if not u[i] < q]
@@ -122,7 +113,7 @@ def frontier_figure(
     >>> fig.axes[0].get_xlabel()
     'bytes kept for backward (log scale)'
     """
-    fig, ax = _axes(ax, (5.5, 4))
+    fig, ax = axes_or_new(ax, (5.5, 4))
     for i, (name, kept, s) in enumerate(zip(names, bytes_kept, seconds, strict=True)):
         ax.plot([kept], [s * 1e3], _MARKERS[i % len(_MARKERS)], color=f"C{i}", markersize=9)
         above = i % 2 == 0  # alternate, so that neighbours' labels do not collide
@@ -174,7 +165,7 @@ def time_ratio_figure(
     >>> fig.axes[0].lines[1].get_ydata().tolist()
     [2.0, 2.0]
     """
-    fig, ax = _axes(ax, (5.5, 5))
+    fig, ax = axes_or_new(ax, (5.5, 5))
     base = seconds[baseline]
     for i, (name, times) in enumerate(seconds.items()):
         ratio = [t / b for t, b in zip(times, base, strict=True)]

@@ -9,11 +9,10 @@ read off in the other.
 from __future__ import annotations
 
 import matplotlib as mpl
-import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from dropmini.lab.plots import BOOK_STYLE
+from dropmini.lab.plots import BOOK_STYLE, axes_or_new
 
 __all__ = ["retention_figure"]
 
@@ -57,8 +56,7 @@ def retention_figure(hidden: tuple[float, float], inputs: float, ax: Axes | None
             f"retention_figure needs 0 <= low <= high <= 1 and inputs in [0, 1], "
             f"got hidden={hidden}, inputs={inputs}"
         )
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5.5, 2.4), layout="constrained")
+    _, ax = axes_or_new(ax, (5.5, 2.4))
     ax.axvspan(low, high, facecolor="#1f77b4", alpha=0.25, hatch="//", label="hidden units")
     ax.axvline(inputs, color="black", linestyle="--", linewidth=2, label="inputs")
     ax.set_xlim(0, 1)

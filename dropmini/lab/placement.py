@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import matplotlib as mpl
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.axes import Axes
@@ -19,7 +18,7 @@ from numpy.typing import ArrayLike
 from torch import nn
 
 import dropmini
-from dropmini.lab.plots import BOOK_STYLE
+from dropmini.lab.plots import BOOK_STYLE, axes_or_new
 
 __all__ = [
     "both_orders",
@@ -251,8 +250,7 @@ def output_dropout_loss_figure(
     >>> fig.axes[0].get_xlabel()
     'prediction before the dropout'
     """
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6.5, 4.0), layout="constrained")
+    _, ax = axes_or_new(ax, (6.5, 4.0))
     w = np.asarray(predictions, dtype=np.float64)
     ax.plot(w, loss_plain, "-", color="#1f77b4", label="no dropout on the output")
     ax.plot(w, loss_dropped, "--", color="#d62728", label=f"dropout (p = {p:g}) on the output")

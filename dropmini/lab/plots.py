@@ -22,6 +22,7 @@ from dropmini.lab.stats import binomial_pmf
 
 __all__ = [
     "BOOK_STYLE",
+    "axes_or_new",
     "bytes_kept_figure",
     "feature_maps_figure",
     "layer_statistics_figure",
@@ -50,8 +51,30 @@ mpl.rcParams.update(BOOK_STYLE)
 KEPT_DROPPED = ListedColormap(["#f4f4f4", "#1f77b4"])
 
 
-def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
-    """Return ``ax`` and its figure, or a new figure of ``figsize`` with one axes."""
+def axes_or_new(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    """Return ``ax`` and its figure, or a new figure of ``figsize`` with one axes.
+
+    Every single-axes figure of the lab starts here, so that it can draw into
+    a caller's axes or make its own, with constrained layout.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes or None
+        Axes to draw into; None makes a new figure.
+    figsize : tuple of float
+        Width and height in inches of a new figure.
+
+    Returns
+    -------
+    tuple
+        The figure and the axes.
+
+    Examples
+    --------
+    >>> fig, ax = axes_or_new(None, (4.0, 3.0))
+    >>> axes_or_new(ax, (1.0, 1.0))[0] is fig
+    True
+    """
     if ax is not None:
         return ax.figure, ax
     fig, ax = plt.subplots(figsize=figsize, layout="constrained")
@@ -89,7 +112,7 @@ def mask_figure(output: ArrayLike, title: str, ax: Axes | None = None) -> Figure
     >>> fig.axes[0].get_xlabel()
     'column'
     """
-    fig, ax = _axes(ax, (5.5, 3.2))
+    fig, ax = axes_or_new(ax, (5.5, 3.2))
     _draw_mask(ax, output, title)
     return fig
 
@@ -157,7 +180,7 @@ def zero_count_figure(counts: ArrayLike, n: int, p: float, ax: Axes | None = Non
     counts = np.asarray(counts)
     ks = np.arange(n + 1)
     observed = np.bincount(counts, minlength=n + 1) / len(counts)
-    fig, ax = _axes(ax, (5.5, 3.6))
+    fig, ax = axes_or_new(ax, (5.5, 3.6))
     ax.bar(ks, observed, color="#1f77b4", alpha=0.7, label=f"observed ({len(counts)} runs)")
     ax.plot(ks, binomial_pmf(n, p), "o", color="#d62728", markersize=8, label=f"Binomial({n}, {p})")
     ax.axvline(n * p, color="grey", linestyle="--", label=f"p·n = {n * p:g}")
@@ -283,7 +306,7 @@ def loss_curves_figure(
     >>> fig.axes[0].get_ylabel()
     'mean squared error'
     """
-    fig, ax = _axes(ax, (5.5, 4.2))
+    fig, ax = axes_or_new(ax, (5.5, 4.2))
     for i, (p, (train, val)) in enumerate(runs.items()):
         epochs = np.arange(1, len(train) + 1)
         ax.plot(epochs, val, color=f"C{i}", label=f"p = {p}: validation")
@@ -331,7 +354,7 @@ def mc_band_figure(
     """
     x_train, y_train = np.ravel(x_train), np.ravel(y_train)
     x, y_true, m, s = np.ravel(x), np.ravel(y_true), np.ravel(mean), np.ravel(std)
-    fig, ax = _axes(ax, (5.5, 4.2))
+    fig, ax = axes_or_new(ax, (5.5, 4.2))
     ax.axvspan(x_train.min(), x_train.max(), color="grey", alpha=0.12, label="training range")
     ax.fill_between(x, m - 2 * s, m + 2 * s, color="C0", alpha=0.3, label="mean ± 2σ")
     ax.plot(x, m, color="C0", label="predictive mean")
@@ -368,7 +391,7 @@ def bytes_kept_figure(
     >>> fig.axes[0].get_xlabel()
     'elements (float32)'
     """
-    fig, ax = _axes(ax, (5.5, 4.2))
+    fig, ax = axes_or_new(ax, (5.5, 4.2))
     styles = [("o", "-"), ("s", "--"), ("^", ":"), ("D", "-.")]
     for i, (name, values) in enumerate(kept.items()):
         xs = [s for s, v in zip(sizes, values, strict=True) if v > 0]

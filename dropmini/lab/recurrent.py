@@ -24,7 +24,7 @@ from numpy.typing import ArrayLike
 from torch import nn
 
 import dropmini
-from dropmini.lab.plots import BOOK_STYLE, KEPT_DROPPED
+from dropmini.lab.plots import BOOK_STYLE, KEPT_DROPPED, axes_or_new
 
 __all__ = [
     "VariationalLSTM",
@@ -243,8 +243,7 @@ def dropout_connections_figure(
     >>> sum(line.get_linestyle() == "--" for line in fig.axes[0].lines)
     3
     """
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6.0, 1.1 * (num_layers + 2) + 0.6), layout="constrained")
+    _, ax = axes_or_new(ax, (6.0, 1.1 * (num_layers + 2) + 0.6))
     rows = ["input"] + [f"layer {i + 1}" for i in range(num_layers)] + ["output"]
     gap = 0.18
     for t in range(steps):

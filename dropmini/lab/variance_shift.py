@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 import matplotlib as mpl
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.axes import Axes
@@ -22,7 +21,7 @@ from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 from torch import nn
 
-from dropmini.lab.plots import BOOK_STYLE
+from dropmini.lab.plots import BOOK_STYLE, axes_or_new
 
 __all__ = [
     "Batches",
@@ -325,8 +324,7 @@ def variance_shift_figure(
     >>> fig.axes[0].get_xlabel()
     'drop probability p'
     """
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5.6, 4.0), layout="constrained")
+    _, ax = axes_or_new(ax, (5.6, 4.0))
     markers, dashes = ["o", "s", "^", "D"], ["-", "--", "-.", ":"]
     for index, label in enumerate(measured):
         colour = f"C{index}"
@@ -368,8 +366,7 @@ def depth_figure(curves: dict[str, ArrayLike], ax: Axes | None = None) -> Figure
     >>> fig.axes[0].get_yscale()
     'log'
     """
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5.6, 4.0), layout="constrained")
+    _, ax = axes_or_new(ax, (5.6, 4.0))
     styles = [("o", "-"), ("s", "--"), ("^", "-."), ("D", ":")]
     for index, (label, values) in enumerate(curves.items()):
         values = np.asarray(values, dtype=float)
