@@ -6,12 +6,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JB_FLAGS := -W -n --keep-going --builder html
 
-.PHONY: help venv book check test lint notebooks lab bench clean
+.PHONY: help venv book i18n-update check test lint notebooks lab bench clean
 FAST := -m "not slow and not notebooks and not book and not browser and not pdf"
 
 help:
-	@echo "make book       build the HTML book into _build/html (clean build)"
-	@echo "make pdf        build the whole-book PDF into _build/pdf/book.pdf (needs TeX, see .ci/run)"
+	@echo "make book       build the HTML book, both editions, into _build/html (clean build)"
+	@echo "make i18n-update  refresh the Japanese catalogues (book/locale/ja) after English edits"
+	@echo "make pdf        build each edition's PDF into _build/pdf/ (needs TeX, see .ci/run)"
 	@echo "make check      lint and the fast unit tests (the inner loop, about 35 s)"
 	@echo "make test       lint, all tests, nbval natively and under generic kernels, book, browser"
 	@echo "make notebooks  re-execute every notebook in place in a fresh kernel"
@@ -27,22 +28,42 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
+# Two editions from the same pages: English at _build/html, Japanese (the catalogues in
+# book/locale/ja) at _build/html/ja, built with _config.yml plus book/locale/ja/config.yml.
 book: $(STAMP)
-	rm -rf _build/html _build/.doctrees _build/jupyter_execute
+	rm -rf _build/html _build/.doctrees _build/jupyter_execute _build/ja
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
-	@echo "Book: file://$(CURDIR)/_build/html/index.html"
+	$(BIN)/python book/_ext/editions.py config ja _build/ja/_config.yml
+	$(BIN)/jupyter-book build . --config _build/ja/_config.yml --path-output _build/ja $(JB_FLAGS)
+	mv _build/ja/_build/html _build/html/ja
+	@echo "Book: file://$(CURDIR)/_build/html/index.html (Japanese: _build/html/ja/index.html)"
 
-# Whole-book PDF with JB1's LaTeX builder and XeLaTeX. Needs Debian's latexmk texlive-xetex
-# texlive-latex-extra texlive-fonts-recommended texlive-lang-japanese fonts-freefont-otf
-# fonts-noto-cjk (.ci/run installs them). latexmk keeps a failed run's state, so start
-# clean. An HTML build made after this one offers the PDF on its ".pdf" button.
+# After editing English prose: extract the messages (never code or outputs) and merge
+# them into the Japanese catalogues. Changed paragraphs become fuzzy, removed ones
+# obsolete; tests/test_translations.py lists what is left to do. The API page stays English.
+i18n-update: $(STAMP)
+	rm -rf _build/gettext
+	$(BIN)/jupyter-book build . --builder custom --custom-builder gettext
+	rm _build/gettext/book/api.pot
+	$(BIN)/sphinx-intl update --pot-dir _build/gettext --language ja --locale-dir book/locale --line-width 0
+	$(BIN)/python tests/test_translations.py || true
+
+# Whole-book PDF of each edition with JB1's LaTeX builder and XeLaTeX: _build/pdf/book.pdf
+# and book-ja.pdf. Needs Debian's latexmk texlive-xetex texlive-latex-extra
+# texlive-fonts-recommended texlive-lang-japanese fonts-freefont-otf fonts-noto-cjk
+# (.ci/run installs them). latexmk keeps a failed run's state, so start clean. An HTML
+# build made after this one offers each edition's PDF on its ".pdf" button.
 .PHONY: pdf
 pdf: $(STAMP)
-	rm -rf _build/latex _build/pdf
+	rm -rf _build/latex _build/pdf _build/ja-pdf
 	$(BIN)/jupyter-book build . -W -n --keep-going --builder pdflatex
 	mkdir -p _build/pdf && cp _build/latex/book.pdf _build/pdf/book.pdf
+	$(BIN)/python book/_ext/editions.py config ja _build/ja-pdf/_config.yml
+	$(BIN)/jupyter-book build . --config _build/ja-pdf/_config.yml --path-output _build/ja-pdf -W -n --keep-going --builder pdflatex
+	cp _build/ja-pdf/_build/latex/book.pdf _build/pdf/book-ja.pdf
 	@if [ -d _build/html ]; then cp _build/pdf/book.pdf _build/html/book.pdf; fi
-	@echo "PDF: $(CURDIR)/_build/pdf/book.pdf"
+	@if [ -d _build/html/ja ]; then cp _build/pdf/book-ja.pdf _build/html/ja/book.pdf; fi
+	@echo "PDF: $(CURDIR)/_build/pdf/book.pdf (Japanese: $(CURDIR)/_build/pdf/book-ja.pdf)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
