@@ -24,15 +24,38 @@ def _restore_rng():
 
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """Build the book from clean with -W -n into a temporary folder, once per session."""
+    """Build both editions from clean with -W -n into a temporary folder, once per session.
+
+    The English and Japanese builds run side by side (each uses one core), as ``make book``
+    would run them one after the other; the Japanese one is moved to ``ja/`` in the English
+    output. The result holds both builds' return codes (the larger) and output.
+    """
     out = tmp_path_factory.mktemp("book")
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    result = subprocess.run(
-        [str(jupyter_book), "build", str(ROOT), "--path-output", str(out),
-         "-W", "-n", "--keep-going", "--builder", "html"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    return out / "_build" / "html", result
+    jupyter_book = str(Path(sys.executable).parent / "jupyter-book")
+    flags = ["-W", "-n", "--keep-going", "--builder", "html"]
+    ja_config = out / "ja" / "_config.yml"
+    editions = str(ROOT / "book" / "_ext" / "editions.py")
+    subprocess.run([sys.executable, editions, "config", "ja", str(ja_config)], check=True)
+    commands = {
+        "en": [jupyter_book, "build", str(ROOT), "--path-output", str(out / "en"), *flags],
+        "ja": [jupyter_book, "build", str(ROOT), "--config", str(ja_config),
+               "--path-output", str(out / "ja"), *flags],
+    }  # fmt: skip
+    running = {
+        name: subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for name, cmd in commands.items()
+    }
+    outputs = {name: process.communicate() for name, process in running.items()}
+    html = out / "en" / "_build" / "html"
+    if (out / "ja" / "_build" / "html").is_dir() and html.is_dir():
+        (out / "ja" / "_build" / "html").rename(html / "ja")
+    result = subprocess.CompletedProcess(
+        args=list(commands.values()),
+        returncode=max(process.returncode for process in running.values()),
+        stdout="".join(f"--- {name} ---\n{o[0]}" for name, o in outputs.items()),
+        stderr="".join(f"--- {name} ---\n{o[1]}" for name, o in outputs.items()),
+    )
+    return html, result
 
 
 def pytest_collection_modifyitems(items):

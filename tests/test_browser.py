@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -39,6 +40,9 @@ PAGES = toc_pages()
 CHAPTERS = [p for p in PAGES if p.startswith("notebooks/")]
 #: Chapters whose drawers the phone pass opens: first, middle and last of the TOC.
 PHONE_CHAPTERS = sorted({CHAPTERS[0], CHAPTERS[len(CHAPTERS) // 2], CHAPTERS[-1]})
+#: The editions' folders under the site root: English, Japanese.
+EDITIONS = ["", "ja/"]
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
 def _chromium_or_skip() -> None:
@@ -142,6 +146,10 @@ def test_page_renders_offline_without_errors(browser, served_book, page_path):
     alts = page.eval_on_selector_all(
         "figure img", "els => els.map(e => [e.getAttribute('src'), e.alt])"
     )
+    switch = page.eval_on_selector("a.edition-switch", "a => a.href")
+    alternates = page.eval_on_selector_all(
+        'link[rel="alternate"]', "ls => Object.fromEntries(ls.map(l => [l.hreflang, l.href]))"
+    )
     icon = page.eval_on_selector('link[rel="icon"]', "e => e.href")
     icon_status = page.request.get(icon).status
     _shot(page, page_path.replace("/", "__"), full_page=True)
@@ -150,6 +158,9 @@ def test_page_renders_offline_without_errors(browser, served_book, page_path):
     log.assert_clean()
     assert broken == [], f"images that did not load: {broken}"
     assert icon_status == 200, f"favicon {icon}: HTTP {icon_status}"
+    japanese = f"{served_book}/ja/{page_path}.html"
+    assert switch == japanese, "the language button does not lead to the same page in Japanese"
+    assert alternates == {"en": f"{served_book}/{page_path}.html", "ja": japanese}
     if page_path.startswith("notebooks/") and '"image/png"' in source:
         assert len(images) >= 2, "the chapter's figure is missing"  # logo + figure
     for src, alt in alts:
@@ -166,13 +177,14 @@ def _open_drawer(page, toggle: str, modal: str) -> None:
     assert box is not None and box["width"] > 200, f"{modal} is not on screen: {box}"
 
 
-def test_phone_menus_open_and_nothing_scrolls_sideways(browser, served_book):
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_phone_menus_open_and_nothing_scrolls_sideways(browser, served_book, edition):
     """At 390 px: both drawers open on several chapters; no page scrolls horizontally."""
     page = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
     log = PageLog(page, served_book)
     too_wide = {}
     for page_path in PAGES:
-        page.goto(f"{served_book}/{page_path}.html", wait_until="load")
+        page.goto(f"{served_book}/{edition}{page_path}.html", wait_until="load")
         if "$" in _source(page_path):  # displayed equations set their width when typeset
             page.wait_for_selector("mjx-container", state="attached", timeout=15_000)
         widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
@@ -180,7 +192,7 @@ def test_phone_menus_open_and_nothing_scrolls_sideways(browser, served_book):
             too_wide[page_path] = widths
         if page_path not in PHONE_CHAPTERS:
             continue
-        name = page_path.split("/")[-1]
+        name = edition.replace("/", "-") + page_path.split("/")[-1]
 
         _open_drawer(page, ".primary-toggle", "#pst-primary-sidebar-modal")
         links = page.locator("#pst-primary-sidebar-modal a.reference.internal:visible")
@@ -307,3 +319,86 @@ def test_the_checks_catch_outside_requests_errors_and_broken_images(browser, ser
     assert any("no-such-image.png" in f for f in log.failed)
     with pytest.raises(AssertionError):
         log.assert_clean()
+
+
+def test_japanese_edition_renders_offline_in_japanese_and_links_back(browser, served_book):
+    """Every page of the Japanese edition: lang="ja", Japanese headings, the switch button
+    and ``hreflang`` alternates pointing at the same page in English, which exists."""
+    page = browser.new_page(viewport=DESKTOP)
+    log = PageLog(page, served_book)
+    problems = {}
+    for page_path in PAGES:
+        page.goto(f"{served_book}/ja/{page_path}.html", wait_until="load")
+        if "$" in _source(page_path):
+            page.wait_for_selector("mjx-container", state="attached", timeout=15_000)
+        english = f"{served_book}/{page_path}.html"
+        found = page.evaluate(
+            """() => ({
+                lang: document.documentElement.lang,
+                title: document.querySelector('article h1')?.innerText || '',
+                nav: [...document.querySelectorAll('.bd-sidebar-primary p.caption')]
+                    .map(p => p.innerText),
+                sw: document.querySelector('a.edition-switch')?.href,
+                alt: Object.fromEntries([...document.querySelectorAll('link[rel=alternate]')]
+                    .map(l => [l.hreflang, l.href])),
+                broken: [...document.images].filter(i => !(i.complete && i.naturalWidth))
+                    .map(i => i.src),
+            })"""
+        )
+        wrong = []
+        if found["lang"] != "ja":
+            wrong.append(f"lang={found['lang']!r}")
+        if page_path != "book/api" and not JAPANESE.search(found["title"]):
+            wrong.append(f"English title {found['title']!r}")
+        if not found["nav"] or not all(JAPANESE.search(c) for c in found["nav"]):
+            wrong.append(f"part captions {found['nav']}")
+        if found["sw"] != english or found["alt"] != {"en": english, "ja": page.url}:
+            wrong.append(f"links to the English page: {found['sw']}, {found['alt']}")
+        if found["broken"]:
+            wrong.append(f"broken images {found['broken']}")
+        if page.request.get(english).status != 200:
+            wrong.append("the English page is missing")
+        if wrong:
+            problems[page_path] = wrong
+    _shot(page, "ja-last-page", full_page=False)
+    page.close()
+    log.assert_clean()
+    assert problems == {}, problems
+
+
+#: Sentences for comparing the page's query splitter with the index's (Python) splitter.
+SPLITTER_SAMPLES = [
+    "ドロップアウト確率",
+    "確率的な正則化",
+    "乱数生成器の状態を保存する",
+    "保持された要素はスケーリングされます",
+    "mask と seed、そして p=0.5",
+]
+
+
+def test_japanese_search_splits_queries_like_the_index(browser, served_book):
+    """The query is segmented as the index was (Sphinx's DefaultSplitter), so a word
+    inside a compound is found; the compound itself is not an index term."""
+    from sphinx.search.ja import DefaultSplitter
+
+    splitter = DefaultSplitter({})
+    page = browser.new_page(viewport=DESKTOP)
+    log = PageLog(page, served_book)
+    page.goto(f"{served_book}/ja/search.html?q=確率", wait_until="load")
+    page.wait_for_function(
+        "() => /\\d/.test(document.querySelector('#search-results .search-summary')?.innerText"
+        " || '')",
+        timeout=30_000,
+    )
+    hits = page.locator("#search-results ul.search li > a").all_inner_texts()
+    in_page = page.evaluate("samples => samples.map(s => splitQuery(s))", SPLITTER_SAMPLES)
+    terms = page.evaluate("() => Object.keys(Search._index.terms)")
+    page.close()
+    log.assert_clean()
+    expected = [
+        [w for piece in re.split(r"\W+", s) for w in splitter.split(piece) if len(w) > 1]
+        for s in SPLITTER_SAMPLES
+    ]
+    assert in_page == expected
+    assert "ドロップアウト確率" not in terms and {"ドロップアウト", "確率"} <= set(terms)
+    assert len(hits) >= 3, f"確率 (inside compounds such as 確率的) found only {hits}"

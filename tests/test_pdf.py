@@ -1,10 +1,10 @@
 """`make pdf`'s build: the whole book as one PDF, checked with poppler's tools.
 
-Builds the PDF from clean with JB1's LaTeX builder (XeLaTeX) into a temporary folder,
-copies it to ``_build/pdf/book.pdf`` (where ``make pdf`` puts it, and where the HTML
-build picks it up for the ".pdf" button) and saves two pages as PNG under
-``_build/screenshots/``. Needs Debian's TeX packages and poppler-utils (``.ci/run``
-installs them): skipped locally without them, failed under ``CI=true``.
+Builds both editions' PDFs from clean with JB1's LaTeX builder (XeLaTeX) into a temporary
+folder, copies them to ``_build/pdf/book.pdf`` and ``book-ja.pdf`` (where ``make pdf`` puts
+them, and where the HTML build picks them up for the ".pdf" button) and saves two pages of
+each as PNG under ``_build/screenshots/``. Needs Debian's TeX packages and poppler-utils
+(``.ci/run`` installs them): skipped locally without them, failed under ``CI=true``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 from conftest import ROOT, toc_pages
 
 pytestmark = pytest.mark.pdf
@@ -31,11 +32,17 @@ def _notebook(page: str) -> dict:
     return json.loads((ROOT / f"{page}.ipynb").read_text(encoding="utf-8"))
 
 
-def _title(page: str) -> str:
+def _title(page: str, edition: str = "en") -> str:
+    """The chapter's title, in the edition's language (from its catalogue)."""
     for cell in _notebook(page)["cells"]:
         for line in "".join(cell["source"]).splitlines():
             if line.startswith("# "):
-                return line[2:].replace("`", "").strip()
+                title = line[2:].strip()
+                if edition != "en":
+                    po = ROOT / "book" / "locale" / edition / "LC_MESSAGES" / f"{page}.po"
+                    with po.open("rb") as f:
+                        title = read_po(f)[title].string
+                return title.replace("`", "")
     raise AssertionError(f"{page} has no title")
 
 
@@ -43,8 +50,13 @@ def _run(*args: str) -> str:
     return subprocess.run(args, capture_output=True, text=True, check=True).stdout
 
 
+#: Each edition's PDF, where ``make pdf`` puts it.
+PDF_NAMES = {"en": "book.pdf", "ja": "book-ja.pdf"}
+
+
 @pytest.fixture(scope="module")
-def pdf(tmp_path_factory) -> dict:
+def built_pdfs(tmp_path_factory) -> dict:
+    """Both editions' PDFs, built side by side (XeLaTeX uses one core each)."""
     missing = [t for t in TOOLS if shutil.which(t) is None]
     if missing:
         message = f"missing {missing}: install the TeX and poppler packages (.ci/run does)"
@@ -52,29 +64,51 @@ def pdf(tmp_path_factory) -> dict:
             pytest.fail(message)
         pytest.skip(message)
     out = tmp_path_factory.mktemp("pdf")
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    jupyter_book = str(Path(sys.executable).parent / "jupyter-book")
+    flags = ["-W", "-n", "--keep-going", "--builder", "pdflatex"]
+    ja_config = out / "ja" / "_config.yml"
+    editions = str(ROOT / "book" / "_ext" / "editions.py")
+    subprocess.run([sys.executable, editions, "config", "ja", str(ja_config)], check=True)
+    commands = {
+        "en": [jupyter_book, "build", str(ROOT), "--path-output", str(out / "en"), *flags],
+        "ja": [jupyter_book, "build", str(ROOT), "--config", str(ja_config),
+               "--path-output", str(out / "ja"), *flags],
+    }  # fmt: skip
     start = time.perf_counter()
-    result = subprocess.run(
-        [str(jupyter_book), "build", str(ROOT), "--path-output", str(out),
-         "-W", "-n", "--keep-going", "--builder", "pdflatex"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    seconds = time.perf_counter() - start
-    latex = out / "_build" / "latex"
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    target = ROOT / "_build" / "pdf" / "book.pdf"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(latex / "book.pdf", target)
-    pages = int(re.search(r"^Pages:\s+(\d+)", _run("pdfinfo", str(target)), re.M).group(1))
-    (target.parent / "build.txt").write_text(f"pages: {pages}\nbuild seconds: {seconds:.1f}\n")
-    print(f"\nPDF: {pages} pages, built in {seconds:.1f} s")
-    return {
-        "path": target,
-        "pages": pages,
-        "log": (latex / "book.log").read_text(encoding="utf-8", errors="replace"),
-        "stderr": result.stderr,
-        "text": _run("pdftotext", "-layout", str(target), "-"),
+    running = {
+        name: subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for name, cmd in commands.items()
     }
+    outputs = {name: process.communicate() for name, process in running.items()}
+    seconds = time.perf_counter() - start
+    built, report = {}, []
+    for edition, process in running.items():
+        stdout, stderr = outputs[edition]
+        assert process.returncode == 0, f"{edition}: {stdout[-3000:]}{stderr[-3000:]}"
+        latex = out / edition / "_build" / "latex"
+        target = ROOT / "_build" / "pdf" / PDF_NAMES[edition]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(latex / "book.pdf", target)
+        info = _run("pdfinfo", str(target))
+        pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+        report.append(f"{edition}: {pages} pages")
+        built[edition] = {
+            "edition": edition,
+            "path": target,
+            "pages": pages,
+            "log": (latex / "book.log").read_text(encoding="utf-8", errors="replace"),
+            "stderr": stderr,
+            "text": _run("pdftotext", "-layout", str(target), "-"),
+        }
+    summary = f"{'; '.join(report)}; both built side by side in {seconds:.1f} s"
+    (ROOT / "_build" / "pdf" / "build.txt").write_text(summary + "\n")
+    print(f"\nPDF: {summary}")
+    return built
+
+
+@pytest.fixture(params=list(PDF_NAMES))
+def pdf(request, built_pdfs) -> dict:
+    return built_pdfs[request.param]
 
 
 def _squash(text: str) -> str:
@@ -110,10 +144,12 @@ def test_chapter_titles_japanese_terms_and_used_in_lines(pdf):
     upper = text.upper()
     for page in CHAPTERS:
         # Chapter openings are set in capitals, running heads and contents in mixed case.
-        assert _title(page) in text or _title(page).upper() in upper, _title(page)
+        title = _squash(_title(page, pdf["edition"]))
+        assert title in text or title.upper() in upper, title
     for term in ("ドロップアウト確率", "共同適応", "ビット単位で一致"):
         assert term in text, f"Japanese glossary term {term} missing"
-    assert "Used in:" in text, "the glossary's 'Used in' lines are missing"
+    used_in = {"en": "Used in:", "ja": "使用箇所："}[pdf["edition"]]
+    assert used_in in text, "the glossary's 'Used in' lines are missing"
 
 
 def test_hidden_solution_cells_are_printed(pdf):
@@ -139,7 +175,7 @@ def test_save_two_pages_as_png(pdf):
     shots = ROOT / "_build" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     for name, number in (("pdf-figure-page", figure_page), ("pdf-glossary-page", glossary_page)):
-        prefix = shots / name
+        prefix = shots / f"{name}-{pdf['edition']}"
         _run("pdftoppm", "-png", "-r", "80", "-singlefile", "-f", str(number), "-l", str(number),
              str(pdf["path"]), str(prefix))  # fmt: skip
         assert prefix.with_suffix(".png").stat().st_size > 10_000

@@ -56,7 +56,16 @@ def drop_duplicate_inline_scripts(app: Sphinx, builder: Builder) -> None:
     files[:] = fixed
 
 
-def footer_html() -> str:
+#: The footer line in each edition's language; ``{versions}`` is filled in at build time.
+FOOTER = {
+    "en": "Built with {versions} (read from the build environment). "
+    "Every printed output is re-checked by nbval.",
+    "ja": "{versions} でビルドしました（版はビルド環境から読み取ったものです）。"
+    "印刷された出力はすべて nbval が再検証しています。",
+}
+
+
+def footer_html(language: str = "en") -> str:
     """The footer line: the versions of Python and the key packages in this environment."""
     parts = [f"Python {platform.python_version()}"]
     for name in FOOTER_PACKAGES:
@@ -64,16 +73,13 @@ def footer_html() -> str:
             parts.append(f"{name} {version(name)}")
         except PackageNotFoundError:
             parts.append(f"{name} (not installed)")
-    return (
-        f"<p>Built with {', '.join(parts)} (read from the build environment). "
-        "Every printed output is re-checked by nbval.</p>"
-    )
+    return f"<p>{FOOTER.get(language, FOOTER['en']).format(versions=', '.join(parts))}</p>"
 
 
 def configure(app: Sphinx, config: Config) -> None:
     """Fill in the footer and the absolute path of the search scorer."""
     options = dict(config.html_theme_options or {})
-    options["extra_footer"] = footer_html()
+    options["extra_footer"] = footer_html(config.language)
     config.html_theme_options = options
     config.html_search_scorer = str(HERE / "search_scorer.js")
 
@@ -118,8 +124,13 @@ def copy_pdf(app: Sphinx, exception: Exception | None) -> None:
 
 
 def book_pdf(app: Sphinx) -> Path | None:
-    """The PDF ``make pdf`` writes (``_build/pdf/book.pdf``), if it exists."""
-    pdf = Path(app.srcdir) / "_build" / "pdf" / "book.pdf"
+    """The PDF of this edition that ``make pdf`` writes, if it exists.
+
+    ``_build/pdf/book.pdf`` for English, ``_build/pdf/book-ja.pdf`` for Japanese.
+    """
+    language = app.config.language
+    name = "book.pdf" if language == "en" else f"book-{language}.pdf"
+    pdf = Path(app.srcdir) / "_build" / "pdf" / name
     return pdf if pdf.is_file() else None
 
 

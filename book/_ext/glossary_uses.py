@@ -75,6 +75,10 @@ def mark_glossary(app: Sphinx, doctree: nodes.document) -> None:
             glossary["used_in"] = True
 
 
+#: The line's words in each edition: label, separator, full stop.
+USED_IN = {"en": ("Used in: ", ", ", "."), "ja": ("使用箇所：", "、", "。")}
+
+
 def add_used_in(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     """Append "Used in: ..." to each term's definition in the marked glossaries.
 
@@ -97,16 +101,17 @@ def add_used_in(app: Sphinx, doctree: nodes.document, docname: str) -> None:
         if definition is None or not pages:
             continue
         para = nodes.paragraph(classes=["glossary-used-in"])
-        para += nodes.emphasis(text="Used in: ")
+        label, comma, stop = USED_IN.get(app.config.language, USED_IN["en"])
+        para += nodes.emphasis(text=label)
         for i, doc in enumerate(pages):
             if i:
-                para += nodes.Text(", ")
+                para += nodes.Text(comma)
             title = env.titles[doc].astext() if doc in env.titles else doc
             ref = nodes.reference("", "", internal=True)
             ref["refuri"] = app.builder.get_relative_uri(docname, doc)
             ref += nodes.inline(text=title)
             para += ref
-        para += nodes.Text(".")
+        para += nodes.Text(stop)
         definition += para
 
 

@@ -83,14 +83,30 @@ def toc_notebooks(root: Path) -> list[Path]:
     return sorted((root / "notebooks").glob("*.ipynb"))
 
 
-def chapter_table(chapters: list[Chapter], linkable: set[str]) -> list[str]:
-    """A Markdown table, one row per chapter."""
-    lines = [
-        "| Chapter | Code cells | Outputs nbval compares | of which figures | "
+#: The table's header row and words in each edition.
+TABLE_WORDS = {
+    "en": {
+        "header": "| Chapter | Code cells | Outputs nbval compares | of which figures | "
         "of which errors | Exempt, and why |",
-        "|---|---:|---:|---:|---:|---|",
-    ]
-    total = Chapter("", "Total")
+        "total": "Total",
+        "none": "none",
+        "cells": "cell(s)",
+    },
+    "ja": {
+        "header": "| 章 | コードセル | nbval が比較する出力 | うち図 | うちエラー | "
+        "比較の対象外とその理由 |",
+        "total": "合計",
+        "none": "なし",
+        "cells": "セル",
+    },
+}
+
+
+def chapter_table(chapters: list[Chapter], linkable: set[str], language: str = "en") -> list[str]:
+    """A Markdown table, one row per chapter, in the edition's ``language``."""
+    words = TABLE_WORDS.get(language, TABLE_WORDS["en"])
+    lines = [words["header"], "|---|---:|---:|---:|---:|---|"]
+    total = Chapter("", words["total"])
     exempt_cells = 0
     for ch in chapters:
         # {doc} without a text shows the page's own title (which may hold markup).
@@ -98,7 +114,7 @@ def chapter_table(chapters: list[Chapter], linkable: set[str]) -> list[str]:
         exempt = "; ".join(f"{', '.join(cells)}: {why}" for why, cells in ch.exempt.items())
         lines.append(
             f"| {name} | {ch.code_cells} | {ch.checked} | {ch.figures} | {ch.errors} "
-            f"| {exempt or 'none'} |"
+            f"| {exempt or words['none']} |"
         )
         total.code_cells += ch.code_cells
         total.checked += ch.checked
@@ -106,8 +122,8 @@ def chapter_table(chapters: list[Chapter], linkable: set[str]) -> list[str]:
         total.errors += ch.errors
         exempt_cells += sum(len(cells) for cells in ch.exempt.values())
     lines.append(
-        f"| **Total** | **{total.code_cells}** | **{total.checked}** | **{total.figures}** | "
-        f"**{total.errors}** | {exempt_cells} cell(s) |"
+        f"| **{words['total']}** | **{total.code_cells}** | **{total.checked}** | "
+        f"**{total.figures}** | **{total.errors}** | {exempt_cells} {words['cells']} |"
     )
     return lines
 
@@ -187,7 +203,7 @@ class VerificationTable(_MarkdownDirective):
         for path in toc_notebooks(root):
             self.env.note_dependency(str(path))
             chapters.append(read_chapter(path, root))
-        return chapter_table(chapters, set(self.env.found_docs))
+        return chapter_table(chapters, set(self.env.found_docs), self.config.language)
 
 
 class VerificationConditions(_MarkdownDirective):
