@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ import torch
 
 # ROOT and toc_pages are re-exported for test_book_build.py and test_browser.py, which
 # still write ``from conftest import ROOT, toc_pages``; new code imports them from helpers.
-from helpers import ROOT, toc_pages  # noqa: F401
+from helpers import ROOT, build_editions, toc_pages  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
@@ -31,29 +30,15 @@ def built_book(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     output. The result holds both builds' return codes (the larger) and output.
     """
     out = tmp_path_factory.mktemp("book")
-    jupyter_book = str(Path(sys.executable).parent / "jupyter-book")
-    flags = ["-W", "-n", "--keep-going", "--builder", "html"]
-    ja_config = out / "ja" / "_config.yml"
-    editions = str(ROOT / "book" / "_ext" / "editions.py")
-    subprocess.run([sys.executable, editions, "config", "ja", str(ja_config)], check=True)
-    commands = {
-        "en": [jupyter_book, "build", str(ROOT), "--path-output", str(out / "en"), *flags],
-        "ja": [jupyter_book, "build", str(ROOT), "--config", str(ja_config),
-               "--path-output", str(out / "ja"), *flags],
-    }  # fmt: skip
-    running = {
-        name: subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for name, cmd in commands.items()
-    }
-    outputs = {name: process.communicate() for name, process in running.items()}
+    builds = build_editions(out, "html")
     html = out / "en" / "_build" / "html"
     if (out / "ja" / "_build" / "html").is_dir() and html.is_dir():
         (out / "ja" / "_build" / "html").rename(html / "ja")
     result = subprocess.CompletedProcess(
-        args=list(commands.values()),
-        returncode=max(process.returncode for process in running.values()),
-        stdout="".join(f"--- {name} ---\n{o[0]}" for name, o in outputs.items()),
-        stderr="".join(f"--- {name} ---\n{o[1]}" for name, o in outputs.items()),
+        args=[b.args for b in builds.values()],
+        returncode=max(b.returncode for b in builds.values()),
+        stdout="".join(f"--- {name} ---\n{b.stdout}" for name, b in builds.items()),
+        stderr="".join(f"--- {name} ---\n{b.stderr}" for name, b in builds.items()),
     )
     return html, result
 

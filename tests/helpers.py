@@ -6,6 +6,8 @@ Fixtures and hooks live in ``conftest.py``; plain functions and tables live here
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -201,3 +203,40 @@ def toc_pages() -> list[str]:
     for part in toc.get("parts", []):
         walk(part["chapters"])
     return pages
+
+
+#: The book's editions: English (``_config.yml``) and Japanese (plus ``book/locale/ja``).
+EDITIONS = ("en", "ja")
+
+
+def build_editions(out: Path, builder: str) -> dict[str, subprocess.CompletedProcess]:
+    """Build every edition from clean with -W -n under ``out/<edition>``, side by side.
+
+    Each build uses about one core, so the two run at once. The Japanese configuration is
+    written by ``book/_ext/editions.py`` as ``make book`` writes it. Returns each build's
+    completed process (return code, stdout, stderr) by edition.
+    """
+    jupyter_book = str(Path(sys.executable).parent / "jupyter-book")
+    flags = ["-W", "-n", "--keep-going", "--builder", builder]
+    commands = {}
+    for edition in EDITIONS:
+        config = []
+        if edition != "en":
+            target = out / edition / "_config.yml"
+            editions = str(ROOT / "book" / "_ext" / "editions.py")
+            subprocess.run([sys.executable, editions, "config", edition, str(target)], check=True)
+            config = ["--config", str(target)]
+        commands[edition] = [
+            jupyter_book, "build", str(ROOT), *config, "--path-output", str(out / edition), *flags
+        ]  # fmt: skip
+    running = {
+        edition: subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for edition, cmd in commands.items()
+    }
+    done = {}
+    for edition, process in running.items():
+        stdout, stderr = process.communicate()
+        done[edition] = subprocess.CompletedProcess(
+            commands[edition], process.returncode, stdout, stderr
+        )
+    return done

@@ -14,13 +14,11 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
-from conftest import ROOT, toc_pages
+from helpers import ROOT, build_editions, toc_pages
 
 pytestmark = pytest.mark.pdf
 
@@ -64,27 +62,13 @@ def built_pdfs(tmp_path_factory) -> dict:
             pytest.fail(message)
         pytest.skip(message)
     out = tmp_path_factory.mktemp("pdf")
-    jupyter_book = str(Path(sys.executable).parent / "jupyter-book")
-    flags = ["-W", "-n", "--keep-going", "--builder", "pdflatex"]
-    ja_config = out / "ja" / "_config.yml"
-    editions = str(ROOT / "book" / "_ext" / "editions.py")
-    subprocess.run([sys.executable, editions, "config", "ja", str(ja_config)], check=True)
-    commands = {
-        "en": [jupyter_book, "build", str(ROOT), "--path-output", str(out / "en"), *flags],
-        "ja": [jupyter_book, "build", str(ROOT), "--config", str(ja_config),
-               "--path-output", str(out / "ja"), *flags],
-    }  # fmt: skip
     start = time.perf_counter()
-    running = {
-        name: subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for name, cmd in commands.items()
-    }
-    outputs = {name: process.communicate() for name, process in running.items()}
+    builds = build_editions(out, "pdflatex")
     seconds = time.perf_counter() - start
     built, report = {}, []
-    for edition, process in running.items():
-        stdout, stderr = outputs[edition]
-        assert process.returncode == 0, f"{edition}: {stdout[-3000:]}{stderr[-3000:]}"
+    for edition, build in builds.items():
+        stderr = build.stderr
+        assert build.returncode == 0, f"{edition}: {build.stdout[-3000:]}{stderr[-3000:]}"
         latex = out / edition / "_build" / "latex"
         target = ROOT / "_build" / "pdf" / PDF_NAMES[edition]
         target.parent.mkdir(parents=True, exist_ok=True)
