@@ -62,13 +62,24 @@ def test_figures_have_their_caption_as_alt_text(built_book):
 
 
 @pytest.mark.book
-def test_verification_page_has_a_row_per_chapter(built_book):
+@pytest.mark.parametrize(
+    ("edition", "words"),
+    [
+        ("", ("Outputs nbval compares", "Packages pinned")),
+        ("ja/", ("nbval が比較する出力", "固定")),
+    ],
+)
+def test_verification_page_has_a_row_per_chapter(built_book, edition, words):
     html, _ = built_book
-    text = (html / "book" / "verification.html").read_text(encoding="utf-8")
+    text = (html / edition / "book" / "verification.html").read_text(encoding="utf-8")
     rows = re.findall(r"<tr[^>]*>(.*?)</tr>", text, flags=re.S)
     for page in CHAPTERS:
         assert any(f"{page.split('/')[-1]}.html" in row for row in rows), page
     assert "ATEN_CPU_CAPABILITY=default" in text
+    for word in words:  # the generated table and bullets speak the edition's language
+        assert word in text, word
+    if edition:
+        assert "Packages pinned" not in text and "which the book reserves" not in text
 
 
 @pytest.mark.book

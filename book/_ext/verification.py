@@ -22,6 +22,10 @@ from sphinx.util.docutils import SphinxDirective
 IGNORE, RAISES, SKIP = "nbval-ignore-output", "raises-exception", "nbval-skip"
 #: Output keys nbval never compares (``IPyNbFile.skip_compare``, without ``--nbdime``).
 NOT_COMPARED = ("image/png", "image/jpeg", "traceback", "metadata", "execution_count")
+#: Why a cell is exempt from some comparison, in the table's last column.
+REASON_SKIP = f"not run (`{SKIP}`)"
+REASON_IGNORE = f"run, output not compared (`{IGNORE}`, which the book reserves for timings)"
+REASON_RAISES = f"raise on purpose (`{RAISES}`): error type and message compared, traceback not"
 
 
 @dataclass
@@ -58,11 +62,10 @@ def read_chapter(path: Path, root: Path) -> Chapter:
         outputs = cell.get("outputs", [])
         label = f"In [{cell.get('execution_count')}]"
         if SKIP in tags:
-            chapter.exempt.setdefault(f"not run (`{SKIP}`)", []).append(label)
+            chapter.exempt.setdefault(REASON_SKIP, []).append(label)
             continue
         if IGNORE in tags:
-            reason = f"run, output not compared (`{IGNORE}`, which the book reserves for timings)"
-            chapter.exempt.setdefault(reason, []).append(label)
+            chapter.exempt.setdefault(REASON_IGNORE, []).append(label)
             continue
         for output in outputs:
             chapter.checked += 1
@@ -71,10 +74,7 @@ def read_chapter(path: Path, root: Path) -> Chapter:
             if output.get("output_type") == "error":
                 chapter.errors += 1
         if RAISES in tags:
-            reason = (
-                f"raise on purpose (`{RAISES}`): error type and message compared, traceback not"
-            )
-            chapter.exempt.setdefault(reason, []).append(label)
+            chapter.exempt.setdefault(REASON_RAISES, []).append(label)
     return chapter
 
 
@@ -98,6 +98,12 @@ TABLE_WORDS = {
         "total": "合計",
         "none": "なし",
         "cells": "セル",
+        "reasons": {
+            REASON_SKIP: f"実行しない（`{SKIP}`）",
+            REASON_IGNORE: f"実行するが出力は比較しない（`{IGNORE}`、本書では時間計測専用）",
+            REASON_RAISES: f"意図的に例外を送出（`{RAISES}`）：エラーの型とメッセージは比較し、"
+            "トレースバックは比較しない",
+        },
     },
 }
 
@@ -111,7 +117,10 @@ def chapter_table(chapters: list[Chapter], linkable: set[str], language: str = "
     for ch in chapters:
         # {doc} without a text shows the page's own title (which may hold markup).
         name = f"{{doc}}`/{ch.docname}`" if ch.docname in linkable else ch.title
-        exempt = "; ".join(f"{', '.join(cells)}: {why}" for why, cells in ch.exempt.items())
+        reasons = words.get("reasons", {})
+        exempt = "; ".join(
+            f"{', '.join(cells)}: {reasons.get(why, why)}" for why, cells in ch.exempt.items()
+        )
         lines.append(
             f"| {name} | {ch.code_cells} | {ch.checked} | {ch.figures} | {ch.errors} "
             f"| {exempt or words['none']} |"
@@ -150,8 +159,30 @@ def make_test_commands(makefile: str) -> list[str]:
     return commands
 
 
-def conditions(root: Path) -> list[str]:
+#: The bullets' words in each edition; ``{...}`` are filled from the project's files.
+CONDITION_WORDS = {
+    "en": {
+        "pins": "- Packages pinned in `requirements.txt`: {pins} ({count} pins in all).",
+        "pytest": "- pytest options from `pyproject.toml`: `{addopts}`; test paths: {paths}.",
+        "make": "- `make test` (which `.ci/run` calls on a fresh clone) runs:",
+        "compare": "- nbval compares every output's text (`text/plain`, `text/html`, stdout, "
+        "stderr, and an error's type and message) exactly; it does not compare {keys}: a "
+        "figure's pixels are not compared, the text printed with it is.",
+    },
+    "ja": {
+        "pins": "- `requirements.txt` で固定したパッケージ：{pins}（固定は全部で {count} 個）。",
+        "pytest": "- `pyproject.toml` の pytest オプション：`{addopts}`。テストのパス：{paths}。",
+        "make": "- `make test`（`.ci/run` が新しいクローンで呼び出します）が実行するコマンド：",
+        "compare": "- nbval はすべての出力のテキスト（`text/plain`、`text/html`、stdout、stderr、"
+        "エラーの型とメッセージ）を完全に比較します。{keys} は比較しません。図のピクセルは"
+        "比較されず、図と一緒に表示されるテキストが比較されます。",
+    },
+}
+
+
+def conditions(root: Path, language: str = "en") -> list[str]:
     """Markdown bullets: the environment and the commands CI verifies the outputs with."""
+    words = CONDITION_WORDS.get(language, CONDITION_WORDS["en"])
     pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     pytest_ini = pyproject.get("tool", {}).get("pytest", {}).get("ini_options", {})
     pins = {}
@@ -159,26 +190,20 @@ def conditions(root: Path) -> list[str]:
         match = re.match(r"^([A-Za-z0-9_.\-]+)==(\S+)", line.strip())
         if match:
             pins[match.group(1).lower()] = match.group(2)
+    named = ", ".join(
+        f"`{name}=={pins[name]}`"
+        for name in ("torch", "numpy", "matplotlib", "nbval", "jupyter-book")
+        if name in pins
+    )
+    paths = ", ".join(f"`{p}`" for p in pytest_ini.get("testpaths", []))
     lines = [
-        "- Packages pinned in `requirements.txt`: "
-        + ", ".join(
-            f"`{name}=={pins[name]}`"
-            for name in ("torch", "numpy", "matplotlib", "nbval", "jupyter-book")
-            if name in pins
-        )
-        + f" ({len(pins)} pins in all).",
-        f"- pytest options from `pyproject.toml`: `{pytest_ini.get('addopts', '')}`; "
-        f"test paths: {', '.join(f'`{p}`' for p in pytest_ini.get('testpaths', []))}.",
-        "- `make test` (which `.ci/run` calls on a fresh clone) runs:",
+        words["pins"].format(pins=named, count=len(pins)),
+        words["pytest"].format(addopts=pytest_ini.get("addopts", ""), paths=paths),
+        words["make"],
     ]
     for command in make_test_commands((root / "Makefile").read_text(encoding="utf-8")):
         lines.append(f"  - `{command}`")
-    lines.append(
-        "- nbval compares every output's text (`text/plain`, `text/html`, stdout, stderr, and "
-        "an error's type and message) exactly; it does not compare "
-        + ", ".join(f"`{k}`" for k in NOT_COMPARED)
-        + ": a figure's pixels are not compared, the text printed with it is."
-    )
+    lines.append(words["compare"].format(keys=", ".join(f"`{k}`" for k in NOT_COMPARED)))
     return lines
 
 
@@ -212,7 +237,7 @@ class VerificationConditions(_MarkdownDirective):
     def markdown(self, root: Path) -> list[str]:
         for name in ("pyproject.toml", "Makefile", "requirements.txt"):
             self.env.note_dependency(str(root / name))
-        return conditions(root)
+        return conditions(root, self.config.language)
 
 
 def setup(app: Sphinx) -> dict:
