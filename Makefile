@@ -41,11 +41,12 @@ book: $(STAMP)
 # After editing English prose: extract the messages (never code or outputs) and merge
 # them into the Japanese catalogues. Changed paragraphs become fuzzy, removed ones
 # obsolete; tests/test_translations.py lists what is left to do. The API page stays English.
+# The extraction gets its own output folder: Sphinx refuses to reuse the HTML build's doctrees.
 i18n-update: $(STAMP)
-	rm -rf _build/gettext
-	$(BIN)/jupyter-book build . --builder custom --custom-builder gettext
-	rm _build/gettext/book/api.pot
-	$(BIN)/sphinx-intl update --pot-dir _build/gettext --language ja --locale-dir book/locale --line-width 0
+	rm -rf _build/i18n
+	$(BIN)/jupyter-book build . --path-output _build/i18n --builder custom --custom-builder gettext
+	rm _build/i18n/_build/gettext/book/api.pot
+	$(BIN)/sphinx-intl update --pot-dir _build/i18n/_build/gettext --language ja --locale-dir book/locale --line-width 0
 	$(BIN)/python tests/test_translations.py || true
 
 # Whole-book PDF of each edition with JB1's LaTeX builder and XeLaTeX: _build/pdf/book.pdf
