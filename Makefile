@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 JB_FLAGS := -W -n --keep-going --builder html
 
 .PHONY: help venv book i18n-update check test lint notebooks lab bench clean
-FAST := -m "not slow and not notebooks and not book and not browser and not pdf"
+FAST := -m "not slow and not notebooks and not book and not browser and not pdf and not bundle"
 
 help:
 	@echo "make book       build the HTML book, both editions, into _build/html (clean build)"
@@ -73,24 +73,35 @@ lint: $(STAMP)
 check: $(STAMP) lint
 	$(BIN)/python -m pytest -q $(FAST) tests dropmini
 
-# nbval runs twice: natively, then with ATen's generic (non-vectorised) kernels, the
-# path of CPUs without AVX2, and MKL's compatible (SSE2) code path for matrix products,
-# so stored outputs cannot depend on the vector kernels of the reader's CPU.
-# The PDF tests run first: they leave _build/pdf/book.pdf, which the HTML build of the
-# book tests then offers on its ".pdf" button. Unit tests and notebooks run on two workers
-# (pytest-xdist; --dist loadfile keeps a notebook's cells, which share a kernel, on one
-# worker); the book is built once, in the last step, for the build and browser tests.
+# nbval runs twice: natively, in a fresh virtual environment made from the download
+# bundle exactly as a reader makes it (tests/test_bundle.py: the zip's notebooks, its
+# dropmini wheel, its pinned requirements), then over notebooks/ in .venv with ATen's
+# generic (non-vectorised) kernels, the path of CPUs without AVX2, and MKL's compatible
+# (SSE2) code path for matrix products, so stored outputs cannot depend on the vector
+# kernels of the reader's CPU. The PDF tests run first: they leave _build/pdf/book.pdf,
+# which the HTML build of the book tests then offers on its ".pdf" button. Unit tests and
+# notebooks run on two workers (pytest-xdist; --dist loadfile keeps a notebook's cells,
+# which share a kernel, on one worker); the book is built once, in the last step, for the
+# build and browser tests. tests/timed.py times each stage and prints the table at the end.
+TIMED := $(BIN)/python tests/timed.py
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -q -m pdf tests
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not pdf and not book and not browser"
-	ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE $(BIN)/python -m pytest -q -n 2 --dist loadfile notebooks
-	$(BIN)/python -m pytest -q -m "book or browser" tests
+	@$(TIMED) --reset
+	$(TIMED) "PDF, both editions" $(BIN)/python -m pytest -q -m pdf tests
+	$(TIMED) "unit and property tests" $(BIN)/python -m pytest -q -n 2 -m "not pdf and not book and not browser and not bundle and not notebooks"
+	$(TIMED) "bundle in a fresh venv, nbval natively" $(BIN)/python -m pytest -q -s -m bundle tests
+	$(TIMED) "nbval, generic kernels" ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE $(BIN)/python -m pytest -q -n 2 --dist loadfile notebooks
+	$(TIMED) "book build and browser, both editions" $(BIN)/python -m pytest -q -m "book or browser" tests
+	@$(TIMED) --report
 
 notebooks: $(STAMP)
 	cd notebooks && ../$(BIN)/jupyter execute --inplace --kernel_name=python3 *.ipynb
 
+# As root (Docker containers, many cloud notebooks) Jupyter refuses to start unless given
+# --allow-root, so make lab passes it then. The server listens on 127.0.0.1 only.
+LAB_FLAGS := --ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks
+	@echo "JupyterLab on notebooks/: open the http://127.0.0.1:... address it prints below (Ctrl-C stops it)"
+	$(BIN)/jupyter lab notebooks $(LAB_FLAGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m dropmini.lab.bench

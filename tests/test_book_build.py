@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import platform
 import re
+import zipfile
 from importlib.metadata import version
 
 import pytest
@@ -106,3 +107,26 @@ def test_chapter_map_reading_times_follow_the_stated_rule():
         row = re.search(rf"\{{doc\}}`\.\./{page}` \|[^|]*\| (\d+) min \|", intro)
         assert row, f"{page} has no row with a reading time in the chapter map"
         assert int(row.group(1)) == minutes, f"{page}: {row.group(1)} min, the rule gives {minutes}"
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("edition", ["", "ja/"])
+def test_landing_page_opens_with_the_torch_quick_start_and_offers_the_bundle(built_book, edition):
+    html, _ = built_book
+    text = (html / edition / "book" / "intro.html").read_text(encoding="utf-8")
+    first_code = re.search(
+        r'<div class="highlight-python[^"]*"><div class="highlight"><pre>(.*?)</pre>',
+        text,
+        flags=re.S,
+    )
+    assert first_code, "no Python code on the landing page"
+    assert text.index(first_code.group(0)) == text.index('<div class="highlight'), (
+        "the quick start is not the first code on the page"
+    )
+    code = re.sub(r"<[^>]+>", "", first_code.group(1))
+    assert "nn.Dropout(p=0.5)" in code and "drop.eval()" in code and "manual_seed" in code
+    assert len(code.strip().splitlines()) <= 10
+    assert 'href="../dropout-verified-notebooks.zip"' in text
+    with zipfile.ZipFile(html / edition / "dropout-verified-notebooks.zip") as bundle:
+        names = {n.rsplit("/", 1)[-1] for n in bundle.namelist() if n.endswith(".ipynb")}
+    assert names == {f"{page.split('/')[-1]}.ipynb" for page in CHAPTERS}

@@ -154,12 +154,20 @@ def test_page_renders_offline_without_errors(browser, served_book, page_path):
     )
     icon = page.eval_on_selector('link[rel="icon"]', "e => e.href")
     icon_status = page.request.get(icon).status
+    bundles = page.eval_on_selector_all(
+        ".dropdown-download-buttons a.btn-download-bundle-button", "ls => ls.map(l => l.href)"
+    )
+    bundle_status = [page.request.head(href).status for href in bundles]
     _shot(page, page_path.replace("/", "__"))
     page.close()
 
     log.assert_clean()
     assert broken == [], f"images that did not load: {broken}"
     assert icon_status == 200, f"favicon {icon}: HTTP {icon_status}"
+    if page_path.startswith("notebooks/"):
+        zip_url = f"{served_book}/dropout-verified-notebooks.zip"
+        assert bundles and set(bundles) == {zip_url}, f"download menu: {bundles}"
+        assert set(bundle_status) == {200}, f"the notebook bundle: HTTP {bundle_status}"
     japanese = f"{served_book}/ja/{page_path}.html"
     assert switch == japanese, "the language button does not lead to the same page in Japanese"
     assert alternates == {"en": f"{served_book}/{page_path}.html", "ja": japanese}

@@ -1,5 +1,6 @@
-// The book's own script: menus at every width, the whole-book PDF, figures a phone can
-// read, and search snippets without raw TeX or tracebacks. No network, no dependencies.
+// The book's own script: menus at every width, the whole-book PDF and the notebook
+// bundle in the download menu, figures a phone can read, and search snippets without raw
+// TeX or tracebacks. No network, no dependencies.
 "use strict";
 
 const onReady = (fn) =>
@@ -45,6 +46,27 @@ onReady(() => {
     link.innerHTML = button.innerHTML;
     link.querySelector(".btn__text-container").textContent = ".pdf (whole book)";
     button.replaceWith(link);
+  }
+});
+
+// 2b. Every page's download menu also offers the notebook bundle that the build writes
+// next to index.html (book/_ext/bundle.py): all chapters, dropmini's wheel, the set-up.
+onReady(() => {
+  const root = document.documentElement.dataset.content_root || "";
+  for (const menu of document.querySelectorAll(".dropdown-download-buttons .dropdown-menu")) {
+    const source = menu.querySelector("a.btn-download-source-button");
+    if (!source) continue;
+    const item = source.closest("li").cloneNode(true);
+    const link = item.querySelector("a");
+    link.href = root + "dropout-verified-notebooks.zip";
+    link.removeAttribute("target");
+    link.setAttribute("download", "");
+    link.classList.replace("btn-download-source-button", "btn-download-bundle-button");
+    link.title = "All notebooks, dropmini and the exact set-up, in one zip";
+    link.querySelector(".btn__text-container").textContent = "all notebooks (.zip)";
+    const icon = link.querySelector(".btn__icon-container i");
+    if (icon) icon.className = "fas fa-file-zipper";
+    menu.append(item);
   }
 });
 

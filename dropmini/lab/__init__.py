@@ -13,6 +13,8 @@ bench
     (imported on demand: ``from dropmini.lab import bench``).
 data
     Seeded data sets: regression problems and smooth feature maps.
+environment
+    The set-up check that opens every chapter.
 experiments
     The channel-wise and alpha dropout experiments.
 gpt
@@ -56,6 +58,7 @@ Examples
 from dropmini.lab import (
     attention,
     data,
+    environment,
     experiments,
     gpt,
     gradients,
@@ -77,6 +80,7 @@ from dropmini.lab import (
 __all__ = [
     "attention",
     "data",
+    "environment",
     "experiments",
     "gpt",
     "gradients",
