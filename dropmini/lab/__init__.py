@@ -31,6 +31,8 @@ memory
     Bytes an autograd graph keeps for backward.
 misconceptions
     The retention-versus-drop-probability figure of the misconceptions chapter.
+netplots
+    A small network drawn with its dropped units (the thinned-network figure).
 ops
     Which ATen operators a call runs (profiler and dispatcher).
 placement
@@ -67,6 +69,7 @@ from dropmini.lab import (
     mc,
     memory,
     misconceptions,
+    netplots,
     ops,
     placement,
     plots,
@@ -89,6 +92,7 @@ __all__ = [
     "mc",
     "memory",
     "misconceptions",
+    "netplots",
     "ops",
     "placement",
     "plots",
