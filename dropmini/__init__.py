@@ -6,7 +6,9 @@ The figures, experiments and benchmark of the book live apart, in
 The functions and modules here give, for the same seed on the CPU, the same
 bits, gradients and random-number consumption as their ``torch.nn``
 counterparts (``drop_path``, which torch lacks, as torchvision's and timm's
-stochastic depth), with stricter and clearer errors for bad input.
+stochastic depth) for every call both complete. Bad input raises a clear error
+before anything is drawn; the few inputs torch takes and dropmini refuses
+(such as a bool ``p``) are listed on the API page.
 
 Examples
 --------

@@ -2,24 +2,28 @@
 
 :func:`check_call` runs before any random number is drawn and before the
 input is touched (not even an ``unsqueeze_``), so a call that fails leaves
-both the tensor and the global RNG as they were. Where torch accepts an
-argument, dropmini accepts it too and behaves the same; it is stricter only
-where torch would draw a mask and then fail, or would silently compute with
-a meaningless value:
+both the tensor and the global RNG as they were. ``p`` may be of exactly the
+types torch's dropout functions take (their argument parser's ``float``), with
+two exceptions; and where torch computes, dropmini computes the same bits.
+The differences, each tested against torch in ``tests/test_torch_parity.py``:
 
-- a NaN ``p``, a string, ``None`` or a ``bool`` as ``p`` is refused (a bool is
-  almost always a misplaced ``training`` or ``inplace``);
+- a bool ``p`` (Python, numpy or a 0-d bool tensor) is refused, where torch
+  reads it as 0 or 1 (a bool is almost always a misplaced ``training`` or
+  ``inplace``); a numpy complex ``p`` is refused, where torch drops its
+  imaginary part with a ``ComplexWarning``; a NaN ``p`` is a ``ValueError``;
+- a module checks ``p`` when it is built, so ``Dropout(Fraction(1, 2))``
+  fails at once, where ``torch.nn.Dropout`` builds and fails when called;
 - a non-floating-point input is refused only when a mask would be drawn
-  (training with ``0 < p < 1`` on a non-empty tensor); torch then fails with
-  an obscure cast error after drawing.
+  (training with ``0 < p < 1`` on a non-empty tensor), with a ``TypeError``:
+  torch draws the mask first and then fails for an integer or bool tensor,
+  and raises ``NotImplementedError`` before drawing for a complex one.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable
 
+import numpy as np
 import torch
 
 __all__ = ["check_call", "check_inplace_allowed", "check_probability"]
@@ -31,9 +35,11 @@ OUT_OF_RANGE = "dropout probability has to be between 0 and 1, but got {p}"
 def check_probability(p: object) -> float:
     """Return ``p`` as a Python float, or raise if it is not a real number in [0, 1].
 
-    Python and numpy real scalars and 0-d real tensors are accepted and
-    converted to a Python float, which is what torch does (it computes
-    ``1 - p`` in double precision whatever type ``p`` had).
+    The types accepted are those torch's dropout functions take: ``int``,
+    ``float``, numpy integer and floating scalars, and 0-d tensors that do not
+    require grad. They are converted to a Python float, as torch does (it
+    computes ``1 - p`` in double precision whatever type ``p`` had). Bools of
+    every kind and numpy complex scalars are refused, although torch takes them.
 
     Parameters
     ----------
@@ -48,7 +54,8 @@ def check_probability(p: object) -> float:
     Raises
     ------
     TypeError
-        If ``p`` is not a real number; ``bool``, strings and ``None`` are refused.
+        If ``p`` is of another type (e.g. ``Fraction``, ``Decimal``, ``str``,
+        ``None``, a 1-d tensor) or is a bool.
     ValueError
         If ``p`` is NaN or lies outside [0, 1]; the message is torch's.
 
@@ -62,21 +69,29 @@ def check_probability(p: object) -> float:
     Traceback (most recent call last):
     ...
     ValueError: dropout probability has to be between 0 and 1, but got 1.5
+    >>> from fractions import Fraction
+    >>> check_probability(Fraction(1, 2))
+    Traceback (most recent call last):
+    ...
+    TypeError: dropout probability must be a real number of a type torch's dropout takes ...
     """
-    value: float | None = None
-    if isinstance(p, torch.Tensor):
-        if p.dim() == 0 and not p.is_complex() and p.dtype != torch.bool:
-            value = float(p.item())
-    elif isinstance(p, numbers.Real) and not isinstance(p, bool):
-        value = float(p)
-    if value is None:
+    if isinstance(p, (bool, np.bool_)) or (isinstance(p, torch.Tensor) and p.dtype == torch.bool):
         raise TypeError(
-            "dropout probability must be a real number (int, float, numpy scalar or 0-d "
-            f"tensor), but got {type(p).__name__}: {p!r}"
+            f"dropout probability must be a real number, not a bool ({type(p).__name__}: {p!r}); "
+            "a bool here is almost always a misplaced training or inplace argument"
         )
-    if math.isnan(value) or value < 0.0 or value > 1.0:
+    accepted = isinstance(p, (int, float, np.integer, np.floating)) or (
+        isinstance(p, torch.Tensor) and p.dim() == 0 and not p.requires_grad and not p.is_complex()
+    )
+    if not accepted:
+        raise TypeError(
+            "dropout probability must be a real number of a type torch's dropout takes (int, "
+            "float, a numpy integer or floating scalar, or a 0-d real tensor that does not "
+            f"require grad), but got {type(p).__name__}: {p!r}"
+        )
+    if not 0.0 <= p <= 1.0:  # also catches NaN, which fails every comparison
         raise ValueError(OUT_OF_RANGE.format(p=p))
-    return value
+    return float(p)
 
 
 def check_inplace_allowed(input: torch.Tensor) -> None:
@@ -115,6 +130,32 @@ def check_inplace_allowed(input: torch.Tensor) -> None:
         raise RuntimeError(
             "a view of a leaf Variable that requires grad is being used in an in-place operation."
         )
+
+
+def _not_floating_message(name: str, dtype: torch.dtype) -> str:
+    """Why a mask cannot be drawn for ``dtype``, and what torch's dropout does instead.
+
+    Examples
+    --------
+    >>> print(_not_floating_message("dropout", torch.int64))  # doctest: +NORMALIZE_WHITESPACE
+    dropout() draws a mask here and needs a floating-point tensor, but got dtype torch.int64;
+    convert it first, e.g. x.float() (torch's dropout draws the mask, then fails to cast the
+    result, so its generator moves)
+    >>> print(_not_floating_message("dropout", torch.complex64))  # doctest: +NORMALIZE_WHITESPACE
+    dropout() draws a mask here and needs a floating-point tensor, but got dtype
+    torch.complex64; complex tensors are not supported (torch's dropout refuses them too, with
+    NotImplementedError from bernoulli_, before drawing)
+    """
+    head = f"{name}() draws a mask here and needs a floating-point tensor, but got dtype {dtype}"
+    if dtype.is_complex:
+        return (
+            f"{head}; complex tensors are not supported (torch's dropout refuses them too, "
+            "with NotImplementedError from bernoulli_, before drawing)"
+        )
+    return (
+        f"{head}; convert it first, e.g. x.float() (torch's dropout draws the mask, then fails "
+        "to cast the result, so its generator moves)"
+    )
 
 
 def _type_name(value: object) -> str:
@@ -216,10 +257,7 @@ def check_call(
         raise TypeError(f"{name}(): argument 'training' must be bool, not {_type_name(training)}")
     draws = training and 0.0 < value < 1.0 and input.numel() > 0
     if draws and not input.is_floating_point():
-        raise TypeError(
-            f"{name}() draws a mask here and needs a floating-point tensor, but got dtype "
-            f"{input.dtype}; convert it first, e.g. x.float() (torch fails after drawing)"
-        )
+        raise TypeError(_not_floating_message(name, input.dtype))
     noise_rank = rank + (1 if batched_rank is not None and rank != batched_rank else 0)
     if draws and feature and noise_rank < 2:
         raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")

@@ -115,6 +115,23 @@ class TorchComparison:
     same_grad : bool or None
         Whether the gradients with respect to the input have the same bits;
         ``None`` when no backward pass was run.
+
+    Examples
+    --------
+    :func:`versus_torch` returns one; it is true only when everything compared agrees.
+
+    >>> import dropmini
+    >>> x = torch.arange(1.0, 6.0)
+    >>> result = versus_torch(dropmini.Dropout(0.2), torch.nn.Dropout(0.2), x, seed=0)
+    >>> result
+    same bits as torch: True, same RNG state afterwards: True
+    >>> bool(result), result.same_grad is None
+    (True, True)
+    >>> result.theirs
+    tensor([0.0000, 2.5000, 3.7500, 0.0000, 6.2500])
+    >>> wrong_p = versus_torch(dropmini.Dropout(0.2), torch.nn.Dropout(0.25), x, seed=0)
+    >>> bool(wrong_p), wrong_p.same_output, wrong_p.same_rng_state
+    (False, False, True)
     """
 
     ours: torch.Tensor

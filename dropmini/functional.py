@@ -147,9 +147,12 @@ def dropout(
     Parameters
     ----------
     input : torch.Tensor
-        A floating-point tensor of any shape.
+        A tensor of any shape; floating point wherever a mask is drawn (training
+        with ``0 < p < 1`` on a non-empty tensor).
     p : float, default 0.5
-        Probability that an element is zeroed, in [0, 1].
+        Probability that an element is zeroed, in [0, 1]: an int, a float, a numpy
+        integer or floating scalar, or a 0-d tensor that does not require grad (the
+        types ``torch.nn.functional.dropout`` takes), but not a bool.
     training : bool, default True
         Apply dropout if true; otherwise return ``input`` itself. Note the
         default: inside a module pass ``training=self.training``.
@@ -165,7 +168,8 @@ def dropout(
     Raises
     ------
     TypeError
-        If ``p`` is not a real number or ``input`` is not a floating-point tensor.
+        If ``p`` is of another type or is a bool, or if a mask would be drawn for
+        a tensor that is not floating point.
     ValueError
         If ``p`` is NaN or outside [0, 1].
     RuntimeError

@@ -27,6 +27,9 @@ class DropoutNd(nn.Module):
 
     Plays the part of torch's private ``torch.nn.modules.dropout._DropoutNd``;
     ``isinstance(m, dropmini.DropoutNd)`` finds every dropmini dropout module.
+    torch's base class checks only that ``p`` lies in [0, 1]; this one checks
+    all that the functions check about ``p``, so a ``p`` the functions refuse
+    (a ``Fraction``, a ``Decimal``, NaN) fails here, not at the first call.
 
     Parameters
     ----------
@@ -39,6 +42,13 @@ class DropoutNd(nn.Module):
     --------
     >>> isinstance(Dropout(0.1), DropoutNd)
     True
+    >>> from fractions import Fraction
+    >>> torch.nn.Dropout(Fraction(1, 2))  # built; its first call raises a TypeError
+    Dropout(p=1/2, inplace=False)
+    >>> Dropout(Fraction(1, 2))
+    Traceback (most recent call last):
+    ...
+    TypeError: dropout probability must be a real number of a type torch's dropout takes ...
     """
 
     __constants__ = ["p", "inplace"]

@@ -1,11 +1,14 @@
 """Bad input: the right error, the input untouched, no random number drawn.
 
-Where dropmini is stricter than torch on purpose (NaN p, a bool, string or None p,
-non-floating-point input in training, in place on a leaf), the test sits next to
-torch's behaviour in test_torch_parity.py.
+Where dropmini is stricter than torch on purpose (a NaN, bool or numpy complex p, a p whose
+type torch's module takes but its functions refuse, non-floating-point input in training,
+in place on a leaf), the test sits next to torch's behaviour in test_torch_parity.py.
 """
 
 from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -47,8 +50,10 @@ def test_p_out_of_range_uses_torch_wording(name, kind):
 
 
 NOT_REAL = {"list": [0.5], "complex": 0.5j, "1d-tensor": torch.tensor([0.5]),
-            "complex-tensor": torch.tensor(0.5j), "bool-tensor": torch.tensor(True),
-            "ndarray": np.array([0.5])}  # fmt: skip
+            "complex-tensor": torch.tensor(0.5j), "ndarray": np.array([0.5]),
+            "0d-ndarray": np.array(0.5), "Fraction": Fraction(1, 2), "Decimal": Decimal("0.5"),
+            "tensor-requires-grad": torch.tensor(0.5, requires_grad=True),
+            "np.complex128": np.complex128(0.5)}  # fmt: skip
 
 
 @pytest.mark.parametrize("kind", list(NOT_REAL))
@@ -58,6 +63,28 @@ def test_p_not_a_real_number_is_a_type_error(name, kind):
     info = call_and_check_untouched(FUNCTIONS[name][0], torch.ones(BATCHED_SHAPE[name]), p, True)
     assert info.type is TypeError
     assert "real number" in str(info.value) and type(p).__name__ in str(info.value)
+
+
+BOOLS = {"True": True, "False": False, "np.True_": np.True_, "tensor-True": torch.tensor(True)}
+
+
+@pytest.mark.parametrize("kind", list(BOOLS))
+@pytest.mark.parametrize("name", NAMES)
+def test_p_that_is_a_bool_is_a_type_error_that_says_why(name, kind):
+    p = BOOLS[kind]
+    info = call_and_check_untouched(FUNCTIONS[name][0], torch.ones(BATCHED_SHAPE[name]), p, True)
+    assert info.type is TypeError
+    assert "not a bool" in str(info.value) and "misplaced training or inplace" in str(info.value)
+
+
+@pytest.mark.parametrize("kind", [*NOT_REAL, *BOOLS])
+@pytest.mark.parametrize("name", list(MODULES))
+def test_module_refuses_a_p_of_the_wrong_type_at_construction(name, kind):
+    p = NOT_REAL.get(kind, BOOLS.get(kind))
+    rng = torch.get_rng_state()
+    with pytest.raises(TypeError, match="real number"):
+        MODULES[name][0](p)
+    assert torch.equal(torch.get_rng_state(), rng)
 
 
 @pytest.mark.parametrize(

@@ -27,13 +27,19 @@ What stays different from torch, each shown by a test at the end of this file:
 - ``torch.fx.symbolic_trace`` traces *through* a dropmini module (torch's own dropout
   modules are leaf modules), so the graph holds a ``dropmini.dropout`` call with the
   ``training`` flag of tracing time: ``.eval()`` on the traced module does not turn it off.
-- Stricter than torch, on purpose (tests in "Deliberately stricter"): a NaN ``p`` is a
-  ``ValueError`` at construction (torch builds the module and fails at call time); a
-  ``bool``, string or ``None`` ``p`` is a ``TypeError``; a non-floating-point tensor is
-  refused with a ``TypeError`` before any draw when a mask would be drawn (torch draws,
-  then fails to cast); in place on a leaf that requires grad raises torch's error before
-  drawing (torch draws first), and a failing in-place call never changes its input
-  (torch's ``dropout3d`` unsqueezes a 0-d input in place, then raises).
+- Stricter than torch, on purpose (tests in "Deliberately stricter"): ``p`` may be of
+  the types torch's functions take (their argument parser's ``float``: int, float, numpy
+  integer and floating scalars, 0-d tensors that do not require grad), except that a bool
+  of any kind and a numpy complex scalar are a ``TypeError`` (torch reads a bool as 0 or 1
+  and drops the imaginary part); a NaN ``p`` is a ``ValueError``; a module checks the type
+  of ``p`` and NaN at construction (torch's checks only the range there, so
+  ``nn.Dropout(Fraction(1, 2))`` builds and fails when called); a non-floating-point
+  tensor is refused with a ``TypeError`` before any draw when a mask would be drawn
+  (torch draws, then fails to cast, for integer and bool tensors; it raises
+  ``NotImplementedError`` before drawing for complex ones); in place on a leaf that
+  requires grad raises torch's error before drawing (torch draws first), and a failing
+  in-place call never changes its input (torch's ``dropout3d`` unsqueezes a 0-d input in
+  place, then raises).
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -52,7 +60,9 @@ from helpers import (
     FLOAT_DTYPES,
     FUNCTIONS,
     MODULES,
+    Run,
     assert_same_run,
+    copy_with_strides,
     make_input,
     name_of,
     run,
@@ -70,9 +80,10 @@ VARIANTS = [*FUNCTIONS, "seeded_dropout"]
 
 def pair(name: str):
     """(dropmini callable, torch callable) taking ``(x, p, training, inplace)``."""
-    if name == "seeded_dropout":
+    if name in ("seeded_dropout", "packed_dropout"):
+        ours = getattr(dropmini, name)
         return (
-            lambda x, p, training, inplace=False: dropmini.seeded_dropout(x, p, training),
+            lambda x, p, training, inplace=False: ours(x, p, training),
             lambda x, p, training, inplace=False: F.dropout(x, p, training),
         )
     return FUNCTIONS[name]
@@ -667,42 +678,175 @@ def test_nan_p_fails_at_module_construction(name):
         ours_cls(float("nan"))
 
 
-P_NOT_REAL = {"bool": True, "str": "0.5", "None": None}
+class HalfFloat(float):
+    """A float subclass: torch's parser takes it as a float (PyFloat_Check)."""
 
 
-@pytest.mark.parametrize("kind", list(P_NOT_REAL))
-@pytest.mark.parametrize("name", VARIANTS)
-def test_bool_str_none_p_are_type_errors(name, kind):
-    # torch takes True as p = 1 (a bool is almost always a misplaced training or inplace
-    # argument) and fails on a string or None with a comparison error; dropmini says
-    # what p must be, before anything is drawn.
-    p = P_NOT_REAL[kind]
+#: p of every kind: the ones torch's parser takes, the ones it refuses, the NaNs.
+P_KINDS = {
+    "int-0": 0, "int-1": 1, "float": 0.3, "float-subclass": HalfFloat(0.5),
+    "np.float16": np.float16(0.1), "np.float32": np.float32(0.1), "np.float64": np.float64(0.3),
+    "np.longdouble": np.longdouble(0.25), "np.int64-1": np.int64(1), "np.uint8-0": np.uint8(0),
+    "tensor-float32": torch.tensor(0.1), "tensor-float64": torch.tensor(0.3, dtype=torch.float64),
+    "tensor-bfloat16": torch.tensor(0.25, dtype=torch.bfloat16),
+    "tensor-int64-1": torch.tensor(1), "tensor-uint8-0": torch.tensor(0, dtype=torch.uint8),
+    "Fraction": Fraction(1, 2), "Fraction-0": Fraction(0), "Fraction-3/2": Fraction(3, 2),
+    "Decimal": Decimal("0.5"), "Decimal-1": Decimal("1"),
+    "ndarray-0d": np.array(0.5), "ndarray-1d": np.array([0.5]),
+    "tensor-1d": torch.tensor([0.5]), "tensor-requires-grad": torch.tensor(0.5, requires_grad=True),
+    "tensor-complex": torch.tensor(0.5 + 0j), "complex": 0.5 + 0j, "str": "0.5", "None": None,
+    "list": [0.5],
+    "True": True, "False": False, "np.True_": np.True_, "tensor-bool": torch.tensor(True),
+    "np.complex128": np.complex128(0.5), "np.complex64-imag": np.complex64(0.5 + 0.5j),
+    "nan": float("nan"), "np.float32-nan": np.float32("nan"), "tensor-nan": torch.tensor(math.nan),
+}  # fmt: skip
+#: Kinds torch takes and dropmini refuses on purpose (a TypeError): bools, numpy complex.
+REFUSED_ON_PURPOSE = {"True", "False", "np.True_", "tensor-bool", "np.complex128",
+                      "np.complex64-imag"}  # fmt: skip
+#: Every dropmini function whose torch twin takes the same (x, p, training[, inplace]).
+P_CALLERS = [*VARIANTS, "packed_dropout"]
+
+
+#: The function each module calls, for its input shape.
+MODULE_SHAPES = {"Dropout": "dropout", "Dropout1d": "dropout1d", "Dropout2d": "dropout2d",
+                 "Dropout3d": "dropout3d", "AlphaDropout": "alpha_dropout",
+                 "FeatureAlphaDropout": "feature_alpha_dropout"}  # fmt: skip
+
+
+def assert_refused_before_drawing(ours: Run, x: torch.Tensor, p: object) -> None:
+    """dropmini raised a TypeError (ValueError for a NaN), drew nothing and left ``x`` alone."""
+    real = isinstance(p, (float, np.floating)) or (
+        isinstance(p, torch.Tensor) and p.dim() == 0 and p.dtype.is_floating_point
+    )
+    is_nan = real and bool(np.isnan(float(p.detach() if isinstance(p, torch.Tensor) else p)))
+    assert ours.error is (ValueError if is_nan else TypeError), ours.message
+    torch.manual_seed(1)  # run() seeded the generator with 1 before the call
+    assert torch.equal(ours.rng_after, torch.get_rng_state()), "a refused call drew"
+    assert dropmini.same_bits(ours.input_after, x), "a refused call changed its input"
+
+
+@pytest.mark.filterwarnings("ignore:Casting complex values to real")
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("kind", list(P_KINDS))
+@pytest.mark.parametrize("name", P_CALLERS)
+def test_p_types_are_torch_s_types(name, kind, training):
+    # What torch does with this p is computed here, not written down: where it computes,
+    # dropmini gives its bits, warnings and generator state (except for the kinds refused
+    # on purpose); where it refuses, dropmini refuses too, in place, before drawing.
+    p = P_KINDS[kind]
     ours_fn, torch_fn = pair(name)
-    x = torch.ones(shape_of(name))
-    error, moved = rng_moved(lambda: ours_fn(x, p, True))
-    assert error is TypeError and not moved
-    assert rng_moved(lambda: torch_fn(x, p, True))[0] is (None if kind == "bool" else TypeError)
+    x = make_input(shape_of(name), torch.float32, seed=4)
+    inplace = name not in ("seeded_dropout", "packed_dropout")
+    ours, theirs = run_both(
+        lambda t: ours_fn(t, p, training, inplace), lambda t: torch_fn(t, p, training, inplace),
+        x, seed=1,
+    )  # fmt: skip
+    if theirs.error is None and kind not in REFUSED_ON_PURPOSE:
+        assert_same_run(ours, theirs)
+        return
+    if kind in REFUSED_ON_PURPOSE:
+        assert theirs.error is None, "torch now refuses this p: the exception is no longer needed"
+    assert_refused_before_drawing(ours, x, p)
+    if ours.error is TypeError:
+        assert "real number" in ours.message and type(p).__name__ in ours.message
+    else:
+        assert ours.message == "dropout probability has to be between 0 and 1, but got nan"
 
 
-@pytest.mark.parametrize("dtype", [torch.int64, torch.uint8, torch.bool, torch.complex64],
-                         ids=name_of)  # fmt: skip
-@pytest.mark.parametrize("name", VARIANTS)
-def test_non_float_input_refused_before_drawing(name, dtype):
-    # Where a mask would be drawn, torch draws it and then fails to cast the float mask
-    # into the integer or bool result (or fails inside bernoulli_ for complex): an
-    # obscure message, and for int and bool the random stream has moved. dropmini raises
-    # a TypeError that names the dtype, before drawing, and leaves an in-place input as it was.
-    ours_fn, torch_fn = pair(name)
-    x = make_input(shape_of(name), dtype, seed=5)
-    before = x.clone()
-    error, moved = rng_moved(lambda: ours_fn(x, 0.5, True, True))
-    assert error is TypeError and not moved
-    assert dropmini.same_bits(x, before)
-    with pytest.raises(TypeError, match=f"floating-point tensor, but got dtype {dtype}"):
-        ours_fn(x, 0.5, True)
-    torch_error, torch_moved = rng_moved(lambda: torch_fn(x.clone(), 0.5, True))
-    assert torch_error in (RuntimeError, NotImplementedError)
-    assert torch_moved == (not dtype.is_complex)
+@pytest.mark.filterwarnings("ignore:Casting complex values to real")
+@pytest.mark.parametrize("kind", list(P_KINDS))
+@pytest.mark.parametrize("name", list(MODULES))
+def test_module_p_types_are_checked_at_construction(name, kind):
+    # torch's modules check only the range when built and leave the type to F.dropout at
+    # the first call; dropmini's check the whole p when built. A p every forward of torch's
+    # module takes gives a dropmini module with the same repr and the same bits.
+    p = P_KINDS[kind]
+    ours_cls, torch_cls = MODULES[name]
+    x = make_input(shape_of(MODULE_SHAPES[name]), torch.float32, seed=4)
+    try:
+        theirs = torch_cls(p)
+    except Exception:  # noqa: BLE001 - torch refused it when built: dropmini must too
+        theirs = None
+    forwards = {}
+    if theirs is not None:
+        for training in (True, False):
+            module = theirs.train(training)
+            forwards[training] = run(module, copy_with_strides(x), seed=1)
+    torch_takes_it = theirs is not None and all(r.error is None for r in forwards.values())
+    if not torch_takes_it or kind in REFUSED_ON_PURPOSE:
+        if kind in REFUSED_ON_PURPOSE:
+            assert torch_takes_it, "torch now refuses this p: the exception is no longer needed"
+        ours = run(lambda _: ours_cls(p), x, seed=1)
+        assert_refused_before_drawing(ours, x, p)
+        return
+    ours = ours_cls(p)
+    assert repr(ours) == repr(theirs)
+    for training, their_run in forwards.items():
+        assert_same_run(run(ours.train(training), copy_with_strides(x), seed=1), their_run)
+
+
+#: Every dtype for which no mask can be drawn: bool, the integers, complex.
+NON_FLOAT_DTYPES = (torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64,
+                    torch.complex64, torch.complex128)  # fmt: skip
+#: Callers for the dtype grid: each function, and each module (training set on the module).
+DTYPE_CALLERS = {
+    **{name: pair(name) for name in VARIANTS},
+    **{
+        f"{name}-module": tuple(
+            (lambda cls: lambda x, p, training, inplace=False: cls(p, inplace).train(training)(x))(
+                c
+            )
+            for c in MODULES[name]
+        )
+        for name in MODULES
+    },
+}
+
+
+def dtype_cases():
+    for caller, dtype, p, training, inplace in itertools.product(
+        DTYPE_CALLERS, NON_FLOAT_DTYPES, (0.0, 0.5, 1.0), (True, False), (False, True)
+    ):
+        if inplace and caller == "seeded_dropout":
+            continue
+        mode = f"p{p:g}-{'train' if training else 'eval'}{'-inplace' if inplace else ''}"
+        yield pytest.param(
+            caller, dtype, p, training, inplace, id=f"{caller}-{name_of(dtype)}-{mode}"
+        )
+
+
+@pytest.mark.parametrize("caller,dtype,p,training,inplace", list(dtype_cases()))
+def test_non_float_input_does_what_torch_does_or_says_what_torch_does(
+    caller, dtype, p, training, inplace
+):
+    # Where torch computes (eval, p = 0, p = 1), dropmini gives the same result, identity and
+    # generator state. Where a mask would be drawn, torch fails and dropmini refuses with a
+    # TypeError, before drawing and with its input untouched, and its message says what
+    # torch does: torch's run below decides which of the two sentences must be there.
+    ours_fn, torch_fn = DTYPE_CALLERS[caller]
+    base = caller.removesuffix("-module")
+    x = make_input(shape_of(MODULE_SHAPES.get(base, base)), dtype, seed=5)
+    ours, theirs = run_both(
+        lambda t: ours_fn(t, p, training, inplace), lambda t: torch_fn(t, p, training, inplace),
+        x, seed=1,
+    )  # fmt: skip
+    if theirs.error is None:
+        assert_same_run(ours, theirs)
+        return
+    assert_refused_before_drawing(ours, x, p)
+    assert f"floating-point tensor, but got dtype {dtype}" in ours.message
+    torch.manual_seed(1)
+    torch_drew = not torch.equal(theirs.rng_after, torch.get_rng_state())
+    # What book/api.md says of torch: bool and integer tensors fail after drawing with a
+    # RuntimeError, complex ones before drawing.
+    assert torch_drew == (not dtype.is_complex)
+    if torch_drew:
+        assert theirs.error is RuntimeError
+        assert "torch's dropout draws the mask, then fails" in ours.message
+    else:
+        assert (f"torch's dropout refuses them too, with {theirs.error.__name__} "
+                "from bernoulli_, before drawing") in ours.message  # fmt: skip
+        assert "bernoulli_" in theirs.message
 
 
 @pytest.mark.filterwarnings("ignore:dropout2d. Received a 3D input")
