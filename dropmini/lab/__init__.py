@@ -28,7 +28,7 @@ maskplots
 mc
     Monte Carlo dropout predictions.
 memory
-    Bytes an autograd graph keeps for backward.
+    Bytes a call leaves alive, keeps for backward, and at its peak.
 misconceptions
     The retention-versus-drop-probability figure of the misconceptions chapter.
 netplots
