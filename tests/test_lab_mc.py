@@ -1,4 +1,5 @@
-"""preserved_state gives a model back whole; changed_entries names what a forward pass changed."""
+"""mc_predict is the visible loop and leaves the caller's generator alone; preserved_state gives a
+model back whole; changed_entries names what a forward pass changed."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+import dropmini
 from dropmini.lab import mc, training
 
 
@@ -84,3 +86,107 @@ def test_changed_entries_is_empty_for_equal_states_and_keeps_order():
     for name in (names[-1], names[0]):
         altered[name] = altered[name] + 1
     assert mc.changed_entries(state, altered) == [names[0], names[-1]]
+
+
+# mc_predict: the visible loop, written out here as a reader would write it.
+
+
+def _loop(model: nn.Module, x: torch.Tensor, samples: int) -> tuple[torch.Tensor, torch.Tensor]:
+    model.eval()
+    for module in model.modules():
+        if isinstance(module, (nn.Dropout, dropmini.Dropout)):
+            module.train()
+    with torch.no_grad():
+        draws = torch.stack([model(x) for _ in range(samples)])
+    model.eval()
+    return draws.mean(dim=0), draws.std(dim=0)
+
+
+_X = torch.linspace(-2, 2, 9, dtype=torch.float64).unsqueeze(1)
+
+
+def test_a_seeded_call_leaves_the_callers_generator_alone():
+    model = _model()
+    torch.manual_seed(123)
+    torch.rand(3)  # somewhere in the middle of a stream
+    state = torch.get_rng_state()
+    mean, std = mc.mc_predict(model, _X, samples=20, seed=7)
+    assert torch.equal(torch.get_rng_state(), state)
+    # ...and the masks are those of that seed
+    torch.manual_seed(7)
+    by_hand = _loop(model, _X, 20)
+    assert dropmini.same_bits(mean, by_hand[0]) and dropmini.same_bits(std, by_hand[1])
+
+
+def test_a_seeded_call_does_not_reset_a_training_stream():
+    model = _model()
+    torch.manual_seed(0)
+    first = torch.rand(5)
+    mc.mc_predict(model, _X, samples=3, seed=0)
+    after = torch.rand(5)
+    torch.manual_seed(0)
+    assert torch.equal(torch.rand(5), first)
+    assert torch.equal(torch.rand(5), after)  # the stream went on as if nothing had been drawn
+
+
+def test_without_a_seed_it_is_the_loop_from_the_same_state():
+    model = _model()
+    torch.manual_seed(42)
+    ours = mc.mc_predict(model, _X, samples=30)
+    state_after_ours = torch.get_rng_state()
+    torch.manual_seed(42)
+    theirs = _loop(model, _X, 30)
+    assert dropmini.same_bits(ours[0], theirs[0]) and dropmini.same_bits(ours[1], theirs[1])
+    assert torch.equal(state_after_ours, torch.get_rng_state())  # advanced by as much
+
+
+def test_without_a_seed_two_calls_in_a_row_differ():
+    model = _model()
+    torch.manual_seed(0)
+    _, first = mc.mc_predict(model, _X, samples=10)
+    _, second = mc.mc_predict(model, _X, samples=10)
+    assert not torch.equal(first, second)
+
+
+def test_modes_come_back_mixed_as_they_were_and_after_an_exception():
+    model = _model()
+    model.train()
+    model[1].eval()
+    model[3].eval()  # a dropout layer left in eval mode by the caller
+    modes = [m.training for m in model.modules()]
+    mc.mc_predict(model, _X, samples=4, seed=1)
+    assert [m.training for m in model.modules()] == modes
+    wrong_width = torch.ones(2, 3, dtype=torch.float64)
+    with pytest.raises(RuntimeError):
+        mc.mc_predict(model, wrong_width, samples=4, seed=1)
+    assert [m.training for m in model.modules()] == modes
+
+
+def test_batch_norm_statistics_are_used_not_changed():
+    model = _model()
+    model.train()
+    with torch.no_grad():
+        model(torch.randn(64, 1, dtype=torch.float64))  # running statistics away from the defaults
+    before = copy.deepcopy(model.state_dict())
+    mc.mc_predict(model, _X, samples=5, seed=0)
+    assert mc.changed_entries(before, model.state_dict()) == []
+
+
+@pytest.mark.parametrize("samples", [0, 1, 2.0, True, "10"])
+def test_bad_samples_raise_before_anything_is_drawn_or_switched(samples):
+    model = _model().train()
+    state = torch.get_rng_state()
+    with pytest.raises(ValueError, match="samples >= 2"):
+        mc.mc_predict(model, _X, samples=samples)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert all(m.training for m in model.modules())
+
+
+@pytest.mark.parametrize("seed", [1.5, "0", True])
+def test_bad_seeds_raise_before_anything_is_drawn_or_switched(seed):
+    model = _model().train()
+    state = torch.get_rng_state()
+    with pytest.raises(TypeError, match="integer seed or None"):
+        mc.mc_predict(model, _X, samples=3, seed=seed)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert all(m.training for m in model.modules())
