@@ -23,7 +23,55 @@ def test_measure_reports_every_contender_and_exact_bytes():
     assert by_name["packed"].bytes_kept == 4096 // 8
     assert by_name["seeded"].bytes_kept == 5056
     assert by_name["x * 2.0"].bytes_kept == 0
+    assert by_name[bench.TWIN].bytes_kept == 4 * 4096
+    assert list(by_name)[-1] == bench.TWIN  # timed last, after every other contender
     assert all(m.forward_s > 0 and m.forward_backward_s > 0 for m in results)
+
+
+def test_twin_runs_torchs_dropout():
+    x = torch.randn(999, dtype=torch.float64)
+    outputs = []
+    for name in ("torch", bench.TWIN):
+        torch.manual_seed(3)
+        outputs.append((bench.CONTENDERS[name](x), torch.get_rng_state()))
+    torch.manual_seed(3)
+    expected = F.dropout(x, 0.5)
+    assert torch.equal(outputs[0][0], expected) and torch.equal(outputs[1][0], expected)
+    assert torch.equal(outputs[0][1], outputs[1][1])
+    assert bench.CONTENDERS["torch"] is not bench.CONTENDERS[bench.TWIN]  # timed separately
+
+
+def test_resolution_is_the_largest_gap_between_the_twins():
+    twin = bench.TWIN
+    results = [
+        bench.Measurement("torch", 10, 1.0, 2.0, 0),
+        bench.Measurement(twin, 10, 1.2, 2.0, 0),  # forward 20 % slower
+        bench.Measurement("seeded", 10, 9.0, 9.0, 0),  # other contenders do not count
+        bench.Measurement("torch", 20, 4.0, 3.0, 0),
+        bench.Measurement(twin, 20, 4.0, 2.0, 0),  # forward + backward 1.5 times faster
+    ]
+    assert bench.resolution(results) == pytest.approx(0.5)
+    assert bench.resolution(results[:3]) == pytest.approx(0.2)
+    nan = float("nan")  # forward-only measurements
+    only_forward = [
+        bench.Measurement("torch", 10, 1.0, nan, 0),
+        bench.Measurement(twin, 10, 0.8, nan, 0),
+    ]
+    assert bench.resolution(only_forward) == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="needs both"):
+        bench.resolution(results[:1])
+
+
+def test_table_ends_with_the_resolution_when_the_twin_is_there():
+    rows = [
+        bench.Measurement("torch", 100, 2e-6, 4e-6, 400),
+        bench.Measurement("seeded", 100, 4e-6, 8e-6, 0),
+    ]
+    assert "resolution" not in bench.format_table(rows)
+    rows.append(bench.Measurement(bench.TWIN, 100, 2e-6, 5e-6, 400))  # 25 % slower f+b
+    lines = bench.format_table(rows).splitlines()
+    assert lines[-2].split()[-3:] == ["1.25", "400", "bytes"]
+    assert lines[-1].startswith("resolution:") and "25%" in lines[-1]
 
 
 def test_table_ratios_are_relative_to_torch():

@@ -135,10 +135,24 @@ def test_mask_matches_the_loop_reference(shape, p, block_size, seed):
 
 
 def test_gamma_never_exceeds_p():
-    for h in range(1, 12):
-        for w in range(1, 12):
-            for b in range(1, min(h, w) + 1):
-                assert relatives.dropblock_gamma(1.0, b, h, w) <= 1.0 + 1e-15
+    for p in (0.07, 0.21, 0.3, 1.0):
+        for h in range(1, 12):
+            for w in range(1, 12):
+                for b in range(1, min(h, w) + 1):
+                    assert relatives.dropblock_gamma(p, b, h, w) <= p
+
+
+def test_gamma_is_exactly_p_at_both_ends():
+    # block_size 1 (every unit its own seed) and a square as large as the map (one seed
+    # position): the correction is 1, so gamma must be p itself, bit for bit, as dropout's
+    # and channel dropout's probability is. p / b**2 * H * W / seeds misses it, e.g. at
+    # (0.21, b=3, 3 x 3), where it gives 0.20999999999999996.
+    ps = [k / 100 for k in range(101)] + [1 / 3, 0.1 + 0.2]
+    for side in range(1, 33):
+        for p in ps:
+            assert relatives.dropblock_gamma(p, 1, side, side) == p
+            assert relatives.dropblock_gamma(p, side, side, side) == p
+            assert relatives.dropblock_gamma(p, 1, side, side + 3) == p
 
 
 def test_gamma_is_the_papers_formula():
@@ -148,16 +162,23 @@ def test_gamma_is_the_papers_formula():
         assert relatives.dropblock_gamma(p, b, f, f) == pytest.approx(expected, rel=1e-15)
 
 
-def test_block_size_one_is_dropout_and_full_size_is_dropout2d():
-    shape = (3, 4, 6, 6)
-    torch.manual_seed(9)
-    mask = relatives.dropblock_mask(shape, 0.3, 1)
-    torch.manual_seed(9)
-    assert torch.equal(mask, (F.dropout(torch.ones(shape), 0.3) != 0).float())
-    torch.manual_seed(9)
-    mask = relatives.dropblock_mask(shape, 0.3, 6)
-    torch.manual_seed(9)
-    assert torch.equal(mask, (F.dropout2d(torch.ones(shape), 0.3) != 0).float())
+@pytest.mark.parametrize("seed", [0, 9])
+@pytest.mark.parametrize(
+    "shape,p", [((3, 4, 6, 6), 0.3), ((2, 3, 3, 3), 0.21), ((1, 5, 7, 7), 0.9)]
+)
+def test_block_size_one_is_dropout_and_full_size_is_dropout2d(shape, p, seed):
+    torch.manual_seed(seed)
+    mask = relatives.dropblock_mask(shape, p, 1)
+    after = torch.get_rng_state()
+    torch.manual_seed(seed)
+    assert torch.equal(mask, (F.dropout(torch.ones(shape), p) != 0).float())
+    assert torch.equal(after, torch.get_rng_state())
+    torch.manual_seed(seed)
+    mask = relatives.dropblock_mask(shape, p, shape[-1])
+    after = torch.get_rng_state()
+    torch.manual_seed(seed)
+    assert torch.equal(mask, (F.dropout2d(torch.ones(shape), p) != 0).float())
+    assert torch.equal(after, torch.get_rng_state())
 
 
 def test_dropped_fraction_is_near_p_but_below_it():

@@ -40,6 +40,16 @@ def test_frontier_figure_has_one_labelled_point_per_method():
     assert [t.get_text() for t in ax.texts] == names
 
 
+def test_frontier_labels_of_one_column_point_away_from_each_other():
+    names = ["torch", "torch again", "packed"]
+    for twin_time, twin_above in ((0.08, True), (0.05, False)):
+        ax = maskplots.frontier_figure(names, [4e6, 4e6, 1.25e5], [0.06, twin_time, 0.07]).axes[0]
+        offsets = {t.get_text(): t.xyann[1] for t in ax.texts}
+        assert (offsets["torch again"] > 0) == twin_above
+        assert (offsets["torch"] > 0) == (not twin_above)
+        assert offsets["packed"] > 0  # alone in its column: the alternation (index 2: above)
+
+
 def test_time_ratio_figure_divides_by_the_baseline_and_tells_lines_apart():
     seconds = {"torch": [1.0, 2.0], "dropmini": [1.0, 2.0], "seeded": [2.0, 5.0]}
     fig = maskplots.time_ratio_figure([10, 100], seconds)
@@ -49,6 +59,16 @@ def test_time_ratio_figure_divides_by_the_baseline_and_tells_lines_apart():
     styles = {(line.get_marker(), line.get_linestyle()) for line in ax.lines}
     assert len(styles) == 3  # overlapping lines still distinguishable
     assert [t.get_text() for t in ax.get_legend().get_texts()] == list(seconds)
+
+
+def test_time_ratio_figure_shades_the_resolution_band():
+    seconds = {"torch": [1.0, 2.0], "torch again": [1.1, 1.9]}
+    ax = maskplots.time_ratio_figure([10, 100], seconds, resolution=0.1).axes[0]
+    (band,) = ax.patches
+    assert band.get_y() == pytest.approx(1 / 1.1)
+    assert band.get_y() + band.get_height() == pytest.approx(1.1)
+    assert "within the resolution" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert not maskplots.time_ratio_figure([10, 100], seconds).axes[0].patches
 
 
 def test_draws_on_a_given_axes():

@@ -3,11 +3,17 @@
 Times the forward pass and forward + backward of torch's dropout, dropmini's
 dropout, the first article's ``CustomDropout``, a dropout that keeps a 1-byte
 bool mask (what CUDA's fused kernel keeps), dropmini's packed dropout (1 bit
-per element), dropmini's seeded dropout (the generator's 5,056-byte state) and
-a memory-bound reference (``x * 2.0``) on float32 CPU tensors. Contenders are
-interleaved within every repetition, so a slow phase of the machine hits all of
-them alike; the report gives medians, nanoseconds per element, the ratio to
-torch and the bytes each keeps for backward.
+per element), dropmini's seeded dropout (the generator's 5,056-byte state), a
+memory-bound reference (``x * 2.0``) and torch's dropout once more, under
+another name, on float32 CPU tensors. Contenders are interleaved within every
+repetition, so a slow phase of the machine hits all of them alike; the report
+gives medians, nanoseconds per element, the ratio to torch and the bytes each
+keeps for backward.
+
+The last contender, ``torch again``, is the same function as ``torch``: how far
+its ratio to torch lies from 1 is the benchmark's resolution on that run
+(:func:`resolution`), and the table ends with it. A ratio no farther from 1
+than that shows no difference.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from dropmini.seeded import seeded_dropout
 __all__ = [
     "CONTENDERS",
     "DEFAULT_SIZES",
+    "TWIN",
     "Measurement",
     "bool_mask_dropout",
     "bytes_kept_by_size",
@@ -40,12 +47,15 @@ __all__ = [
     "format_table",
     "main",
     "measure",
+    "resolution",
     "run",
     "series",
 ]
 
 P = 0.5
 DEFAULT_SIZES = [2**k for k in range(12, 25, 2)]
+#: The contender that repeats the baseline ``torch`` under another name, last in the order.
+TWIN = "torch again"
 
 
 class _BoolMaskDropout(torch.autograd.Function):
@@ -82,7 +92,8 @@ def bool_mask_dropout(input: torch.Tensor, p: float = P) -> torch.Tensor:
 
 _ARTICLE = CustomDropout(P)
 
-#: Name to function of one tensor; ``torch`` is the baseline of every ratio.
+#: Name to function of one tensor; ``torch`` is the baseline of every ratio, and
+#: ``TWIN`` times the same call again, last, to show how far identical code lands.
 CONTENDERS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "torch": lambda x: F.dropout(x, P),
     "dropmini": lambda x: dropout(x, P),
@@ -91,6 +102,7 @@ CONTENDERS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "packed": lambda x: packed_dropout(x, P),
     "seeded": lambda x: seeded_dropout(x, P),
     "x * 2.0": lambda x: x * 2.0,
+    TWIN: lambda x: F.dropout(x, P),
 }
 
 
@@ -156,9 +168,16 @@ class Measurement:
     size : int
         Number of elements.
     forward_s, forward_backward_s : float
-        Median seconds per call.
+        Median seconds per call (``forward_backward_s`` is NaN when only the
+        forward pass was timed).
     bytes_kept : int
         Bytes kept for backward (see :func:`dropmini.lab.memory.bytes_kept_for_backward`).
+
+    Examples
+    --------
+    >>> m = Measurement("torch", 1000, forward_s=2e-5, forward_backward_s=4e-5, bytes_kept=4000)
+    >>> m.forward_ns_per_element, m.forward_backward_ns_per_element
+    (20.0, 40.0)
     """
 
     name: str
@@ -169,10 +188,12 @@ class Measurement:
 
     @property
     def forward_ns_per_element(self) -> float:
+        """Median forward time per element, in nanoseconds."""
         return self.forward_s / self.size * 1e9
 
     @property
     def forward_backward_ns_per_element(self) -> float:
+        """Median forward + backward time per element, in nanoseconds."""
         return self.forward_backward_s / self.size * 1e9
 
 
@@ -211,7 +232,7 @@ def measure(
     Examples
     --------
     >>> [m.name for m in measure(4096, repeat=1)]
-    ['torch', 'dropmini', 'article', 'bool mask', 'packed', 'seeded', 'x * 2.0']
+    ['torch', 'dropmini', 'article', 'bool mask', 'packed', 'seeded', 'x * 2.0', 'torch again']
     """
     contenders = contenders or CONTENDERS
     x = torch.randn(size)
@@ -248,8 +269,13 @@ def measure(
     ]
 
 
-def run(sizes: list[int], repeat: int, progress: bool = False) -> list[Measurement]:
-    """Measure every size in turn, optionally printing a progress line to stderr.
+def run(
+    sizes: list[int],
+    repeat: int,
+    progress: bool = False,
+    contenders: dict[str, Callable[[torch.Tensor], torch.Tensor]] | None = None,
+) -> list[Measurement]:
+    """Measure every size in turn (see :func:`measure`), optionally reporting progress.
 
     Parameters
     ----------
@@ -259,18 +285,79 @@ def run(sizes: list[int], repeat: int, progress: bool = False) -> list[Measureme
         Repetitions per size.
     progress : bool, default False
         Print ``[i/n] size ...`` to stderr before each size.
+    contenders : dict, optional
+        Name to function; default ``CONTENDERS``, whose last entry ``TWIN``
+        repeats ``torch`` to measure the resolution.
 
     Returns
     -------
     list of Measurement
-        All measurements, size by size.
+        All measurements, size by size, contenders in the order given.
+
+    Examples
+    --------
+    >>> twins = {"torch": CONTENDERS["torch"], TWIN: CONTENDERS[TWIN]}
+    >>> results = run([4096, 8192], repeat=1, contenders=twins)
+    >>> [(m.size, m.name) for m in results]
+    [(4096, 'torch'), (4096, 'torch again'), (8192, 'torch'), (8192, 'torch again')]
+    >>> resolution(results) >= 0
+    True
     """
     results = []
     for i, size in enumerate(sizes, 1):
         if progress:
             print(f"[{i}/{len(sizes)}] size {size:,} ...", file=sys.stderr, flush=True)
-        results.extend(measure(size, repeat))
+        results.extend(measure(size, repeat, contenders))
     return results
+
+
+def resolution(results: list[Measurement], baseline: str = "torch", twin: str = TWIN) -> float:
+    """How far two timings of identical code land apart: the benchmark's resolution.
+
+    For each size, and for the forward and the forward + backward times, take the
+    ratio ``r`` of the twin's median to the baseline's, and return the largest
+    ``max(r, 1 / r) - 1`` (0.1 means the twins differ by 10 %). A ratio between
+    two other contenders that lies no farther from 1 than this shows no
+    difference on that run. NaN times (forward only) are skipped.
+
+    Parameters
+    ----------
+    results : list of Measurement
+        Measurements holding ``baseline`` and ``twin`` at every size.
+    baseline, twin : str
+        Names of the two contenders that run the same code.
+
+    Returns
+    -------
+    float
+        The largest relative gap between the two, 0 or more.
+
+    Raises
+    ------
+    ValueError
+        If some size lacks the baseline or the twin.
+
+    Examples
+    --------
+    >>> resolution([Measurement("torch", 10, 1.0, 2.0, 40),
+    ...             Measurement("torch again", 10, 1.1, 1.6, 40)])   # 2.0 / 1.6 = 1.25
+    0.25
+    """
+    by_size: dict[int, dict[str, Measurement]] = {}
+    for m in results:
+        by_size.setdefault(m.size, {})[m.name] = m
+    gaps = [0.0]
+    for size, named in by_size.items():
+        if baseline not in named or twin not in named:
+            raise ValueError(
+                f"size {size:,} needs both {baseline!r} and {twin!r} to measure resolution"
+            )
+        a, b = named[baseline], named[twin]
+        for ours, ref in ((b.forward_s, a.forward_s), (b.forward_backward_s, a.forward_backward_s)):
+            if ours == ours and ref == ref:  # not NaN
+                ratio = ours / ref
+                gaps.append(max(ratio, 1 / ratio) - 1)
+    return max(gaps)
 
 
 def series(
@@ -293,18 +380,51 @@ def series(
 
 
 def format_table(results: list[Measurement]) -> str:
-    """Render measurements as a text table with ratios to torch at the same size."""
+    """Render measurements as a text table with ratios to torch at the same size.
+
+    One row per measurement: nanoseconds per element and the ratio to the
+    ``torch`` row of the same size, forward and forward + backward, then the
+    bytes kept for backward. When every size also holds ``TWIN``, a last line
+    gives the :func:`resolution` of the rows shown.
+
+    Parameters
+    ----------
+    results : list of Measurement
+        Measurements holding a ``torch`` row at every size.
+
+    Returns
+    -------
+    str
+        The table, one line per row, without a final newline.
+
+    Examples
+    --------
+    >>> print(format_table([Measurement("torch", 1000, 2e-5, 4e-5, 4000),
+    ...                     Measurement("seeded", 1000, 3e-5, 8e-5, 5056),
+    ...                     Measurement("torch again", 1000, 2.2e-5, 4e-5, 4000)]))
+          size   contender  fwd ns/el fwd/torch  f+b ns/el f+b/torch  kept for backward
+         1,000       torch     20.000      1.00     40.000      1.00        4,000 bytes
+         1,000      seeded     30.000      1.50     80.000      2.00        5,056 bytes
+         1,000 torch again     22.000      1.10     40.000      1.00        4,000 bytes
+    resolution: torch and torch again, the same code, differ by up to 10% here
+    """
     base = {m.size: m for m in results if m.name == "torch"}
     lines = [
-        f"{'size':>10} {'contender':>9} {'fwd ns/el':>10} {'fwd/torch':>9} "
+        f"{'size':>10} {'contender':>11} {'fwd ns/el':>10} {'fwd/torch':>9} "
         f"{'f+b ns/el':>10} {'f+b/torch':>9} {'kept for backward':>18}"
     ]
     for m in results:
         ref = base[m.size]
         lines.append(
-            f"{m.size:>10,} {m.name:>9} {m.forward_ns_per_element:>10.3f} "
+            f"{m.size:>10,} {m.name:>11} {m.forward_ns_per_element:>10.3f} "
             f"{m.forward_s / ref.forward_s:>9.2f} {m.forward_backward_ns_per_element:>10.3f} "
             f"{m.forward_backward_s / ref.forward_backward_s:>9.2f} {m.bytes_kept:>12,} bytes"
+        )
+    twins = {m.size for m in results if m.name == TWIN}
+    if twins and twins == set(base):
+        lines.append(
+            f"resolution: torch and {TWIN}, the same code, differ by up to "
+            f"{resolution(results):.0%} here"
         )
     return "\n".join(lines)
 

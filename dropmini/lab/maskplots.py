@@ -90,7 +90,9 @@ def frontier_figure(
 ) -> Figure:
     """Bytes kept for backward (log x) against forward + backward time, one labelled point each.
 
-    Labels alternate above and below their points, so list the methods in order of bytes.
+    Labels alternate above and below their points, so list the methods in order of bytes;
+    of two methods that keep the same bytes (one drawn above the other), the higher
+    one's label goes above and the lower one's below, so that they never meet.
 
     Parameters
     ----------
@@ -114,16 +116,20 @@ def frontier_figure(
     'bytes kept for backward (log scale)'
     """
     fig, ax = axes_or_new(ax, (5.5, 4))
+    above = [i % 2 == 0 for i in range(len(names))]  # alternate, so neighbours' labels part
+    for i, (kept, s) in enumerate(zip(bytes_kept, seconds, strict=True)):
+        for j in range(i):
+            if bytes_kept[j] == kept:  # same column: the higher label up, the lower down
+                above[j], above[i] = seconds[j] >= s, seconds[j] < s
     for i, (name, kept, s) in enumerate(zip(names, bytes_kept, seconds, strict=True)):
         ax.plot([kept], [s * 1e3], _MARKERS[i % len(_MARKERS)], color=f"C{i}", markersize=9)
-        above = i % 2 == 0  # alternate, so that neighbours' labels do not collide
         ax.annotate(
             name,
             (kept, s * 1e3),
-            xytext=(0, 10 if above else -10),
+            xytext=(0, 10 if above[i] else -10),
             textcoords="offset points",
             ha="center",
-            va="bottom" if above else "top",
+            va="bottom" if above[i] else "top",
         )
     ax.set_xscale("log")
     ax.set_xlabel("bytes kept for backward (log scale)")
@@ -138,11 +144,15 @@ def time_ratio_figure(
     seconds: dict[str, Sequence[float]],
     baseline: str = "torch",
     ax: Axes | None = None,
+    resolution: float | None = None,
 ) -> Figure:
     """Each method's time divided by the baseline's, against size; distinct markers and dashes.
 
     Lines that would lie on top of each other in a plot of raw times (torch and
-    dropmini) are told apart here: the baseline is the line at 1.
+    dropmini) are told apart here: the baseline is the line at 1. With
+    ``resolution`` (see :func:`dropmini.lab.bench.resolution`), a grey band from
+    ``1 / (1 + resolution)`` to ``1 + resolution`` marks the ratios that show
+    no difference from the baseline.
 
     Parameters
     ----------
@@ -154,6 +164,8 @@ def time_ratio_figure(
         The method every time is divided by.
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new figure when None.
+    resolution : float, optional
+        Relative gap between two timings of identical code; no band when None.
 
     Returns
     -------
@@ -164,8 +176,15 @@ def time_ratio_figure(
     >>> fig = time_ratio_figure([10, 100], {"torch": [1.0, 2.0], "seeded": [2.0, 4.0]})
     >>> fig.axes[0].lines[1].get_ydata().tolist()
     [2.0, 2.0]
+    >>> fig = time_ratio_figure([10, 100], {"torch": [1.0, 2.0]}, resolution=0.25)
+    >>> band = fig.axes[0].patches[0]   # from 1 / 1.25 to 1.25
+    >>> round(band.get_y(), 6), round(band.get_y() + band.get_height(), 6)
+    (0.8, 1.25)
     """
     fig, ax = axes_or_new(ax, (5.5, 5))
+    if resolution is not None:
+        ax.axhspan(1 / (1 + resolution), 1 + resolution, color="0.85", zorder=0,
+                   label="within the resolution")  # fmt: skip
     base = seconds[baseline]
     for i, (name, times) in enumerate(seconds.items()):
         ratio = [t / b for t, b in zip(times, base, strict=True)]
