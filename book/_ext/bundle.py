@@ -41,6 +41,8 @@ READER_PACKAGES = (
     "numpy",
     "matplotlib",
     "scikit-learn",
+    "timm",
+    "torchvision",
     "jupyterlab",
     "ipykernel",
     "nbval",

@@ -41,6 +41,8 @@ plots
     The book's figures.
 recurrent
     Dropout in stacked RNNs rebuilt bit for bit; locked and variational dropout.
+references
+    timm's drop_path and torchvision's stochastic_depth, run from their installed files.
 relatives
     DropConnect, DropBlock and the figure of which units are dropped together.
 stats
@@ -55,7 +57,7 @@ Examples
 >>> from dropmini.lab import stats
 >>> [round(v, 2) for v in stats.binomial_pmf(2, 0.5)]
 [0.25, 0.5, 0.25]
-"""
+"""  # noqa: D405, D407, D411 (the module "references" reads to pydocstyle as a section name)
 
 from dropmini.lab import (
     attention,
@@ -74,6 +76,7 @@ from dropmini.lab import (
     placement,
     plots,
     recurrent,
+    references,
     relatives,
     stats,
     training,
@@ -97,6 +100,7 @@ __all__ = [
     "placement",
     "plots",
     "recurrent",
+    "references",
     "relatives",
     "stats",
     "training",
