@@ -1,7 +1,8 @@
-"""dropmini.drop_path / DropPath against the two reference implementations, copied below.
+"""dropmini.drop_path / DropPath against timm's and torchvision's installed code.
 
-torchvision cannot be installed next to our torch release and timm pulls in torchvision,
-so their formulas are copied here as independent references (same operations, same order).
+Both packages fail to import next to the CPU build of torch (torchvision's extension does
+not load, and timm imports torchvision), so ``dropmini.lab.references`` runs the two
+installed source files themselves.
 """
 
 from __future__ import annotations
@@ -17,41 +18,12 @@ from hypothesis import strategies as st
 from dropmini._checks import OUT_OF_RANGE
 from dropmini.compare import same_bits
 from dropmini.droppath import DropPath, drop_path
+from dropmini.lab import references
 
-
-def timm_drop_path(x, drop_prob=0.0, training=False, scale_by_keep=True):
-    """timm.layers.drop.drop_path (huggingface/pytorch-image-models, timm/layers/drop.py)."""
-    if drop_prob == 0.0 or not training:
-        return x
-    keep_prob = 1 - drop_prob
-    shape = (x.shape[0],) + (1,) * (x.ndim - 1)
-    random_tensor = x.new_empty(shape).bernoulli_(keep_prob)
-    if keep_prob > 0.0 and scale_by_keep:
-        random_tensor.div_(keep_prob)
-    return x * random_tensor
-
-
-def torchvision_stochastic_depth(input, p, mode, training=True):
-    """torchvision.ops.stochastic_depth (pytorch/vision, torchvision/ops/stochastic_depth.py).
-
-    Without its API-usage logging; "row" is the per-sample mode DropPath mirrors.
-    """
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"drop probability has to be between 0 and 1, but got {p}")
-    if mode not in ["batch", "row"]:
-        raise ValueError(f"mode has to be either 'batch' or 'row', but got {mode}")
-    if not training or p == 0.0:
-        return input
-    survival_rate = 1.0 - p
-    if mode == "row":
-        size = [input.shape[0]] + [1] * (input.ndim - 1)
-    else:
-        size = [1] * input.ndim
-    noise = torch.empty(size, dtype=input.dtype, device=input.device)
-    noise = noise.bernoulli_(survival_rate)
-    if survival_rate > 0.0:
-        noise.div_(survival_rate)
-    return input * noise
+# The installed releases' own code (timm and torchvision pinned in requirements.txt), run
+# from their files: neither package can be imported next to the CPU build of torch.
+timm_drop_path = references.timm_drop_path()
+torchvision_stochastic_depth = references.torchvision_stochastic_depth()
 
 
 SHAPES = [(1,), (7,), (5, 3), (4, 3, 2), (6, 2, 3, 3)]
