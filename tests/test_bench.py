@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from dropmini.lab import bench
+from dropmini.lab.ops import RecordOps
 
 
 def test_measure_reports_every_contender_and_exact_bytes():
@@ -120,6 +121,9 @@ def test_steps_and_bytes_by_size_and_series():
     assert set(steps["bernoulli_"](x).unique().tolist()) <= {0.0, 1.0}
     assert set(steps["div"](x).unique().tolist()) <= {0.0, 2.0}
     assert torch.equal(steps["x * 2.0"](x), torch.full((64,), 2.0))
+    with RecordOps() as record:  # torch's own dropout, not dropmini's (no empty_strided)
+        steps["whole dropout"](x)
+    assert record.ops == ["empty_like", "bernoulli_", "div_", "mul"]
     kept = bench.bytes_kept_by_size([8, 16], {"torch": lambda t: F.dropout(t, 0.5)})
     assert kept == {"torch": [32, 64]}
     results = [bench.Measurement(name, size, 1.0, float(size), 0)

@@ -119,8 +119,9 @@ def dropout_steps(size: int, p: float = P) -> dict[str, Callable[[torch.Tensor],
     Returns
     -------
     dict
-        ``bernoulli_``, ``div``, ``x * noise``, ``whole dropout`` and ``x * 2.0``,
-        each a function of the input tensor, for :func:`measure` with ``backward=False``.
+        ``bernoulli_``, ``div``, ``x * noise``, ``whole dropout`` (torch's
+        ``F.dropout``) and ``x * 2.0``, each a function of the input tensor, for
+        :func:`measure` with ``backward=False``.
 
     Examples
     --------
@@ -133,7 +134,7 @@ def dropout_steps(size: int, p: float = P) -> dict[str, Callable[[torch.Tensor],
         "bernoulli_": lambda x: torch.empty_like(x).bernoulli_(1 - p),
         "div": lambda x: torch.div(noise, 1 - p, out=scaled),
         "x * noise": lambda x: x * noise,
-        "whole dropout": lambda x: dropout(x, p),
+        "whole dropout": lambda x: F.dropout(x, p),
         "x * 2.0": lambda x: x * 2.0,
     }
 
