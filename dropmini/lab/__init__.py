@@ -12,7 +12,8 @@ bench
     ``python -m dropmini.lab.bench``: time and memory of each dropout
     (imported on demand: ``from dropmini.lab import bench``).
 data
-    Seeded data sets: regression problems and smooth feature maps.
+    Seeded data sets: handwritten digits split for training, a regression problem with a
+    gap, and smooth feature maps.
 environment
     The set-up check that opens every chapter.
 experiments
@@ -48,7 +49,7 @@ relatives
 stats
     Binomial probabilities and zero counts.
 training
-    A small MLP and its training loop.
+    A small regression MLP and its loop (ch11), and ch10's training-curve figures.
 variance_shift
     Dropout before BatchNorm: the variance shift, measured and corrected.
 

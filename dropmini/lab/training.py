@@ -1,22 +1,32 @@
-"""A small MLP and its mini-batch training loop, run on one CPU thread."""
+"""Training equipment: a small regression MLP with its loop, and figures of training runs.
+
+The regression MLP and :func:`fit` serve the Monte Carlo dropout chapter; chapter 10
+writes its classification loop in the notebook itself and draws its runs with
+:func:`loss_history_figure` and :func:`gain_by_p_figure`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from torch import nn
 
-from dropmini.lab.data import RegressionData, make_regression_data
+from dropmini.lab.data import RegressionData
+from dropmini.lab.plots import axes_or_new
 from dropmini.modules import Dropout
 
 __all__ = [
     "TrainingHistory",
     "fit",
+    "gain_by_p_figure",
+    "loss_history_figure",
     "make_mlp",
-    "overfitting_experiment",
     "single_thread",
 ]
 
@@ -93,7 +103,22 @@ def make_mlp(
 
 @dataclass
 class TrainingHistory:
-    """Mean squared error on the training and validation sets after each epoch (eval mode)."""
+    """Mean squared error on the training and validation sets after each epoch (eval mode).
+
+    Attributes
+    ----------
+    train_loss : list of float
+        Training-set loss of the network in evaluation mode, one value per epoch.
+    val_loss : list of float
+        Validation-set loss, measured the same way.
+
+    Examples
+    --------
+    >>> history = TrainingHistory()
+    >>> history.train_loss.append(0.5)
+    >>> history, history == TrainingHistory([0.5], [])
+    (TrainingHistory(train_loss=[0.5], val_loss=[]), True)
+    """
 
     train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
@@ -134,9 +159,10 @@ def fit(
 
     Examples
     --------
-    >>> data = make_regression_data(n_train=32, n_val=32)
+    >>> from dropmini.lab.data import make_sine_gap_data
+    >>> data = make_sine_gap_data(n_train=32)
     >>> _ = torch.manual_seed(0)
-    >>> history = fit(make_mlp(4, 16, 0.1), data, epochs=3)
+    >>> history = fit(make_mlp(1, 16, 0.1), data, epochs=3)
     >>> len(history.train_loss), len(history.val_loss)
     (3, 3)
     """
@@ -166,37 +192,86 @@ def fit(
     return history
 
 
-def overfitting_experiment(
-    ps: tuple[float, ...] = (0.0, 0.2, 0.5), epochs: int = 150, seed: int = 0, n_train: int = 100
-) -> dict[float, TrainingHistory]:
-    """Train one 2 × 256 MLP per ``p`` on :func:`~dropmini.lab.data.make_regression_data`.
+def loss_history_figure(
+    curves: Mapping[str, Sequence[float]],
+    ax: Axes | None = None,
+    ylabel: str = "cross-entropy loss",
+) -> Figure:
+    """Loss per epoch on a log scale, one line per label, told apart by colour and line style.
 
     Parameters
     ----------
-    ps : tuple of float
-        Dropout probabilities to compare.
-    epochs : int
-        Epochs per run.
-    seed : int
-        Seed of the data, the initial weights, the shuffling and the masks.
-    n_train : int, default 100
-        Number of training points (the validation set always has 2,000).
+    curves : mapping
+        Label to losses, one value per epoch (epoch 1 first).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure if omitted.
+    ylabel : str, default "cross-entropy loss"
+        Label of the loss axis.
 
     Returns
     -------
-    dict
-        ``p`` to its :class:`TrainingHistory`.
+    matplotlib.figure.Figure
+        One axes with a legend.
 
     Examples
     --------
-    >>> runs = overfitting_experiment(ps=(0.0,), epochs=2)
-    >>> list(runs), len(runs[0.0].val_loss)
-    ([0.0], 2)
+    >>> fig = loss_history_figure({"train mode": [2.0, 1.0], "eval mode": [1.5, 0.5]})
+    >>> [line.get_linestyle() for line in fig.axes[0].get_lines()]
+    ['-', '--']
     """
-    data = make_regression_data(n_train=n_train, seed=seed)
-    runs = {}
-    for p in ps:
-        torch.manual_seed(seed)
-        model = make_mlp(data.x_train.shape[1], 256, p)
-        runs[p] = fit(model, data, epochs=epochs, seed=seed)
-    return runs
+    fig, ax = axes_or_new(ax, (5.5, 4.2))
+    styles = ["-", "--", ":", "-."]
+    for i, (label, losses) in enumerate(curves.items()):
+        epochs = np.arange(1, len(losses) + 1)
+        ax.plot(epochs, losses, color=f"C{i}", linestyle=styles[i % len(styles)], label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    return fig
+
+
+def gain_by_p_figure(
+    ps: Sequence[float],
+    gains: Mapping[int, Sequence[float]],
+    baseline: float | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Validation images a network gets right beyond the same seed's network with p = 0.
+
+    Parameters
+    ----------
+    ps : sequence of float
+        Drop probabilities, the first being 0.
+    gains : mapping
+        Seed to gains, one per ``p`` (so the first is 0): correct validation
+        images minus those of the same seed's network trained with ``p = 0``.
+    baseline : float, optional
+        The same gain for a reference model (e.g. a median over seeds), drawn
+        as a dashed horizontal line.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure if omitted.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes: a line with markers per seed, a grey line at zero.
+
+    Examples
+    --------
+    >>> fig = gain_by_p_figure([0.0, 0.5], {0: [0, 4], 1: [0, 7]}, baseline=-1.0)
+    >>> len(fig.axes[0].get_lines()), fig.axes[0].get_xlabel()
+    (4, 'drop probability p')
+    """
+    fig, ax = axes_or_new(ax, (5.5, 4.8))
+    ax.axhline(0, color="grey", linewidth=1)
+    markers = "osD^v"
+    for i, (seed, values) in enumerate(gains.items()):
+        ax.plot(ps, values, marker=markers[i % len(markers)], color=f"C{i}", label=f"seed {seed}")
+    if baseline is not None:
+        ax.axhline(baseline, color="black", linestyle="--", label="logistic regression (median)")
+    ax.set_xticks(list(ps))
+    ax.set_xlabel("drop probability p")
+    ax.set_ylabel("validation images correct\nbeyond p = 0 (same seed)")
+    ax.legend(fontsize=10, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.18))
+    return fig
