@@ -60,6 +60,31 @@ def test_reference_in_float64_and_without_dropout():
         assert dropmini.same_bits(ours, F.scaled_dot_product_attention(q, k, v))
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_matches_sdpa_only_through_float32(dtype):
+    q, k, v = _qkv((2, 2, 6, 8), seed=5, dtype=dtype)
+    direct = through_float32 = 0
+    for seed in range(4):
+        torch.manual_seed(seed)
+        theirs = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5, is_causal=True)
+        torch.manual_seed(seed)
+        direct += dropmini.same_bits(attention.sdpa_reference(q, k, v, 0.5, is_causal=True), theirs)
+        torch.manual_seed(seed)
+        ours = attention.sdpa_reference(q.float(), k.float(), v.float(), 0.5, is_causal=True)
+        through_float32 += dropmini.same_bits(ours.to(dtype), theirs)
+    assert (direct, through_float32) == (0, 4)
+
+
+@pytest.mark.parametrize("d", [32, 64, 256])
+def test_textbook_form_has_sdpa_bits_only_for_powers_of_16(d):
+    q, k, v = _qkv((1, 2, 6, d), seed=d)
+    torch.manual_seed(0)
+    theirs = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5, is_causal=True)
+    torch.manual_seed(0)
+    textbook = attention.textbook_attention(q, k, v, 0.5, is_causal=True)
+    assert dropmini.same_bits(textbook, theirs) == (d == 256)
+
+
 def test_weights_are_a_causal_softmax_close_to_the_textbook_formula():
     q, k, _ = _qkv((1, 2, 6, 8), seed=1)
     weights = attention.attention_weights(q, k, is_causal=True)

@@ -42,6 +42,19 @@ def test_relu_orders_differ_only_in_negative_zeros():
     assert torch.equal(differ, torch.signbit(before) & (x < 0))
 
 
+@pytest.mark.parametrize("activation", [torch.sigmoid, torch.tanh, F.gelu])
+def test_only_dropout_after_the_activation_keeps_the_mean(activation):
+    x = torch.tensor([-1.5, -0.5, 0.75, 2.0], dtype=torch.float64)
+    draws, p = 200_000, 0.3
+    before, after = placement.both_orders(activation, x.expand(draws, -1), p, seed=7)
+    # The expected values, by hand: dropout is 0 with probability p, x / (1 - p) otherwise.
+    expected_before = p * activation(torch.zeros(())) + (1 - p) * activation(x / (1 - p))
+    tolerance = 5 * before.std(0) / draws**0.5
+    assert bool(((before.mean(0) - expected_before).abs() < tolerance).all())
+    assert bool(((after.mean(0) - activation(x)).abs() < 5 * after.std(0) / draws**0.5).all())
+    assert bool(((expected_before - activation(x)).abs() > 1e-3).all())  # not f(x)
+
+
 def test_logit_dropout_matches_torch():
     logits = torch.tensor([2.0, 1.0, 0.5, -1.0])
     probs, predicted = placement.logit_dropout(logits, 0.5, draws=100, seed=3)

@@ -112,12 +112,62 @@ def test_bn_output_variances_in_eval_shrink_by_one_minus_p():
     assert not model[1]._forward_hooks
 
 
-def test_mlp_places_dropout_before_each_bn_or_once_at_the_end():
+def test_mlp_places_dropout_before_each_bn_or_once_before_the_final_linear():
     before = [type(m) for m in vs.mlp(4, 3, 0.1)]
     after = [type(m) for m in vs.mlp(4, 3, 0.1, dropout_before_bn=False)]
     assert before.count(nn.Dropout) == 3 and before[0] is nn.Dropout
-    assert after.count(nn.Dropout) == 1 and after[-1] is nn.Dropout
+    assert after.count(nn.Dropout) == 1 and after[-2:] == [nn.Dropout, nn.Linear]
+    assert before[-1] is nn.Linear and before[-2] is nn.ReLU
     assert len(vs.batch_norms(vs.mlp(4, 3, 0.1))) == 3
+    # The final layer comes last, so the blocks draw the same weights either way.
+    torch.manual_seed(0)
+    first = vs.mlp(4, 2, 0.1)
+    torch.manual_seed(0)
+    second = vs.mlp(4, 2, 0.1, dropout_before_bn=False)
+    assert torch.equal(first[1].weight, second[0].weight)
+
+
+class _UnscaledDropout(nn.Module):
+    """Dropout without the 1 / (1 - p): training-mode outputs are (1 - p) times too small."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return x
+        return x * torch.empty_like(x).bernoulli_(1 - self.p)
+
+
+def test_train_eval_mean_gap_is_small_for_inverted_dropout_and_large_without_scaling():
+    x = torch.cat(list(vs.normal_batches(4, 4096, 8, seed=11)())) + 1.0  # mean 1 per feature
+    torch.manual_seed(0)
+    head = nn.Linear(8, 8)
+    with torch.no_grad():
+        head.bias.zero_()
+    torch.manual_seed(1)
+    inverted = vs.train_eval_mean_gap(nn.Sequential(nn.Dropout(0.5), head), x)
+    unscaled = vs.train_eval_mean_gap(nn.Sequential(_UnscaledDropout(0.5), head), x)
+    # Without the scaling the training mean is half the evaluation mean: gap (1 - 0.5) / 0.5.
+    assert inverted < 0.05
+    assert unscaled == pytest.approx(1.0, abs=0.1)
+
+
+def test_train_eval_mean_gap_leaves_statistics_and_modes_alone_and_sees_the_shift():
+    torch.manual_seed(0)
+    model = vs.mlp(16, 2, 0.5)
+    vs.run_batches(model.train(), vs.normal_batches(20, 256, 16, seed=12))
+    model[0].eval()  # a mixed state that must survive
+    stats = [bn.running_var.clone() for bn in vs.batch_norms(model)]
+    modes = [m.training for m in model.modules()]
+    x = torch.cat(list(vs.normal_batches(4, 1024, 16, seed=13)()))
+    shifted = vs.train_eval_mean_gap(model, x)
+    assert [m.training for m in model.modules()] == modes
+    after = [bn.running_var for bn in vs.batch_norms(model)]
+    assert all(torch.equal(a, b) for a, b in zip(stats, after, strict=True))
+    vs.recalibrate_bn(model, vs.normal_batches(20, 256, 16, seed=12))
+    assert vs.train_eval_mean_gap(model, x) < 0.2 < shifted
 
 
 def test_figures_label_axes_and_draw_given_series():

@@ -107,7 +107,10 @@ def sdpa_reference(
     leaves the random generator in the same state. With ``dropout_p == 0`` SDPA
     may take its fused flash kernel instead, which rounds differently; forcing the
     math backend (``torch.nn.attention.sdpa_kernel(SDPBackend.MATH)``) restores
-    equality.
+    equality. For float16 and bfloat16 inputs SDPA's math path computes in float32
+    and converts the result back: call this function on float32 copies and convert
+    its result to get SDPA's bits (called on the half-precision tensors directly,
+    it rounds at every step and does not).
 
     Parameters
     ----------

@@ -12,6 +12,7 @@ with dropout off.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from copy import deepcopy
 
 import matplotlib as mpl
 import numpy as np
@@ -34,6 +35,7 @@ __all__ = [
     "recalibrate_bn",
     "run_batches",
     "shift_ratio",
+    "train_eval_mean_gap",
     "variance_shift_figure",
 ]
 
@@ -257,12 +259,14 @@ def measured_shift(p: float, batches: Batches, held_out: torch.Tensor) -> float:
 
 
 def mlp(width: int, depth: int, p: float, dropout_before_bn: bool = True) -> nn.Sequential:
-    """``depth`` Linear -> BatchNorm1d -> ReLU blocks, with dropout placed one of two ways.
+    """``depth`` Linear -> BatchNorm1d -> ReLU blocks and a final Linear layer, with dropout.
 
     With ``dropout_before_bn`` (the problem) every block starts with
     ``Dropout(p)``, so each BatchNorm sees dropped inputs through its Linear;
     without it (the usual remedy) there is a single ``Dropout(p)`` after the
-    last block, where no BatchNorm follows. The BatchNorms use ``momentum=None``.
+    last block, just before the final Linear layer, where no BatchNorm follows.
+    The BatchNorms use ``momentum=None``. The final layer is created last, so
+    the blocks get the same weights from the same seed with or without it.
 
     Parameters
     ----------
@@ -280,9 +284,9 @@ def mlp(width: int, depth: int, p: float, dropout_before_bn: bool = True) -> nn.
     Examples
     --------
     >>> [type(m).__name__ for m in mlp(4, 1, 0.5)]
-    ['Dropout', 'Linear', 'BatchNorm1d', 'ReLU']
+    ['Dropout', 'Linear', 'BatchNorm1d', 'ReLU', 'Linear']
     >>> [type(m).__name__ for m in mlp(4, 1, 0.5, dropout_before_bn=False)]
-    ['Linear', 'BatchNorm1d', 'ReLU', 'Dropout']
+    ['Linear', 'BatchNorm1d', 'ReLU', 'Dropout', 'Linear']
     """
     layers: list[nn.Module] = []
     for _ in range(depth):
@@ -291,7 +295,51 @@ def mlp(width: int, depth: int, p: float, dropout_before_bn: bool = True) -> nn.
         layers += [nn.Linear(width, width), nn.BatchNorm1d(width, momentum=None), nn.ReLU()]
     if not dropout_before_bn:
         layers.append(nn.Dropout(p))
+    layers.append(nn.Linear(width, width))
     return nn.Sequential(*layers)
+
+
+@torch.no_grad()
+def train_eval_mean_gap(model: nn.Module, x: torch.Tensor) -> float:
+    """Relative difference between the mean output in evaluation mode and in training mode.
+
+    The output of ``model`` is averaged over the rows of ``x`` once in
+    evaluation mode and once in training mode, where dropout is active and
+    BatchNorm normalises with the statistics of ``x``. The training-mode pass
+    runs on a copy, so ``model``'s running statistics and modes stay as they
+    are; its masks come from the global generator.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network.
+    x : torch.Tensor
+        Inputs, ``(N, features)``; a large ``N`` averages the masks out.
+
+    Returns
+    -------
+    float
+        ``||mean_eval - mean_train|| / ||mean_train||``, with the means taken
+        over the rows: 0 when dropout keeps the mean and nothing stored in
+        training misleads evaluation mode.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> x = torch.ones(100_000, 2)
+    >>> gap = train_eval_mean_gap(nn.Dropout(0.5), x)  # inverted dropout keeps the mean
+    >>> gap < 0.01
+    True
+    """
+    copy = deepcopy(model).train()
+    train_mean = copy(x).mean(dim=0)
+    was_training = {m: m.training for m in model.modules()}
+    try:
+        eval_mean = model.eval()(x).mean(dim=0)
+    finally:
+        for module, mode in was_training.items():
+            module.training = mode
+    return ((eval_mean - train_mean).norm() / train_mean.norm()).item()
 
 
 def variance_shift_figure(
