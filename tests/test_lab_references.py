@@ -20,11 +20,17 @@ from dropmini.compare import same_bits
 from dropmini.droppath import drop_path
 from dropmini.lab import references
 
-FILES = {"timm": "timm/layers/drop.py", "torchvision": "torchvision/ops/stochastic_depth.py"}
+# The two drop_path references.
 LOADERS = {
     "timm": references.timm_drop_path,
     "torchvision": references.torchvision_stochastic_depth,
 }
+# Every loader: (distribution, the file it must run, loader).
+ALL_LOADED = [
+    ("timm", "timm/layers/drop.py", references.timm_drop_path),
+    ("torchvision", "torchvision/ops/stochastic_depth.py", references.torchvision_stochastic_depth),
+    ("torchvision", "torchvision/ops/drop_block.py", references.torchvision_drop_block2d),
+]
 
 
 def requirement_pins() -> dict[str, str]:
@@ -51,12 +57,12 @@ def test_installed_release_is_the_pinned_one(name):
     assert references.PINNED[name] == pins[name]
 
 
-@pytest.mark.parametrize("name", ["timm", "torchvision"])
-def test_loaded_function_is_the_distributions_own_unmodified_file(name):
-    function = LOADERS[name]()
+@pytest.mark.parametrize("name,file,loader", ALL_LOADED, ids=[f for _, f, _ in ALL_LOADED])
+def test_loaded_function_is_the_distributions_own_unmodified_file(name, file, loader):
+    function = loader()
     source = Path(inspect.getsourcefile(function)).resolve()
     dist = metadata.distribution(name)
-    (record,) = [f for f in dist.files if str(f) == FILES[name]]
+    (record,) = [f for f in dist.files if str(f) == file]
     assert source == Path(dist.locate_file(record)).resolve()
     assert "site-packages" in source.parts
     # The file's bytes are the ones pip recorded when it installed the wheel.
@@ -73,6 +79,24 @@ def test_torchvision_function_is_its_public_stochastic_depth():
     assert list(inspect.signature(function).parameters) == ["input", "p", "mode", "training"]
     with pytest.raises(ValueError, match="mode has to be either"):
         function(torch.ones(2, 2), 0.5, "column")
+
+
+def test_torchvision_drop_block_is_its_public_drop_block2d():
+    function = references.torchvision_drop_block2d()
+    assert function.__name__ == "drop_block2d"
+    assert function.__module__ == "torchvision.ops.drop_block"
+    assert list(inspect.signature(function).parameters) == [
+        "input", "p", "block_size", "inplace", "eps", "training",
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="block size should be odd"):
+        function(torch.ones(1, 1, 4, 4), 0.5, 2)
+    torch.manual_seed(0)
+    before = torch.get_rng_state()
+    out = function(torch.ones(8, 2, 6, 6), 0.3, 3)
+    # It drops some units, keeps others, and moves the generator: the chapter's
+    # comparisons with it are not vacuous.
+    assert 0 < int((out == 0).sum()) < out.numel()
+    assert not torch.equal(before, torch.get_rng_state())
 
 
 # Same bits and same generator state ---------------------------------------------------
@@ -126,6 +150,7 @@ def test_the_grid_draws_and_drops():
 def test_no_stand_in_is_left_in_sys_modules():
     before = set(sys.modules)
     references.torchvision_stochastic_depth()
+    references.torchvision_drop_block2d()
     references.timm_drop_path()
     assert family("torchvision") == {}
     assert not [n for n in set(sys.modules) - before if n.split(".")[0] in ("timm", "torchvision")]
@@ -188,8 +213,8 @@ def test_a_failing_file_leaves_sys_modules_clean(tmp_path, monkeypatch):
 # Errors ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["timm", "torchvision"])
-def test_missing_distribution_names_the_pip_command(name, monkeypatch):
+@pytest.mark.parametrize("name,file,loader", ALL_LOADED, ids=[f for _, f, _ in ALL_LOADED])
+def test_missing_distribution_names_the_pip_command(name, file, loader, monkeypatch):
     real_distribution = metadata.distribution
 
     def distribution(wanted):
@@ -200,7 +225,7 @@ def test_missing_distribution_names_the_pip_command(name, monkeypatch):
     monkeypatch.setattr(metadata, "distribution", distribution)
     message = f"{name} is not installed. Fix: pip install {name}=={requirement_pins()[name]}"
     with pytest.raises(ImportError, match=re.escape(message) + "$"):
-        LOADERS[name]()
+        loader()
     assert family(name) == {}
 
 

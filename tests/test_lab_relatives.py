@@ -14,6 +14,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from dropmini.compare import same_bits  # noqa: E402
 from dropmini.lab import relatives  # noqa: E402
+from dropmini.lab.references import torchvision_drop_block2d  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -197,6 +198,36 @@ def test_drop_block_rescales_by_the_fraction_kept(dtype):
     mask = _reference_mask(x.shape, 0.2, 3, 5).to(dtype)
     expected = x * (mask * (mask.numel() / mask.sum().item()))
     assert same_bits(out, expected)
+
+
+@pytest.mark.parametrize("seed", [0, 3, 7])
+@pytest.mark.parametrize("shape,p,block_size", [
+    ((1, 1, 6, 6), 0.2, 3), ((2, 3, 8, 8), 0.25, 3), ((3, 2, 7, 9), 0.3, 5), ((2, 2, 5, 5), 0.2, 1),
+])  # fmt: skip
+def test_torchvision_drop_block2d_marks_dropped_seeds_where_relatives_marks_kept(
+    shape, p, block_size, seed
+):
+    # What chapter 20 says of torchvision's code: it draws bernoulli_(gamma) over the
+    # positions where a square fits and drops the square at each draw of 1 (top-left corner
+    # there), then divides by the fraction kept (eps 1e-6 in the denominator).
+    # relatives draws bernoulli_(1 - gamma) and drops where the draw is 0.
+    n, c, h, w = shape
+    x = torch.ones(shape)
+    torch.manual_seed(seed)
+    theirs = torchvision_drop_block2d()(x, p, block_size)
+    after = torch.get_rng_state()
+    gamma = p * h * w / (block_size**2 * (h - block_size + 1) * (w - block_size + 1))
+    torch.manual_seed(seed)
+    seeds = torch.empty(n, c, h - block_size + 1, w - block_size + 1).bernoulli_(gamma)
+    mask = torch.ones(shape)
+    for i, j, r, s in (seeds == 1).nonzero().tolist():
+        mask[i, j, r : r + block_size, s : s + block_size] = 0
+    assert torch.equal(torch.get_rng_state(), after)
+    torch.testing.assert_close(theirs, mask * (mask.numel() / (1e-6 + mask.sum())))
+    # Same generator use as relatives.dropblock_mask, from the other end of the draws.
+    torch.manual_seed(seed)
+    relatives.dropblock_mask(shape, p, block_size)
+    assert torch.equal(torch.get_rng_state(), after)
 
 
 def test_drop_block_everything_dropped_gives_zeros():

@@ -1,9 +1,9 @@
-"""The real timm and torchvision code that chapter 20 compares ``dropmini.drop_path`` with.
+"""The real timm and torchvision code that chapter 20 compares dropmini's relatives with.
 
 Neither package can be imported next to the CPU build of torch 2.13.0:
 ``import torchvision`` fails with ``RuntimeError: operator torchvision::nms does not
 exist``, because its compiled extension links CUDA libraries that the CPU build lacks,
-and ``import timm`` imports torchvision first. The two functions the chapter needs are
+and ``import timm`` imports torchvision first. The functions the chapter needs are
 plain torch code in single files, so this module runs those installed files themselves,
 found through the distributions' metadata, without the packages' ``__init__``.
 
@@ -37,6 +37,7 @@ __all__ = [
     "installed_file",
     "load_installed_module",
     "timm_drop_path",
+    "torchvision_drop_block2d",
     "torchvision_stochastic_depth",
 ]
 
@@ -204,3 +205,33 @@ def torchvision_stochastic_depth() -> Callable[..., torch.Tensor]:
     []
     """
     return load_installed_module("torchvision", "torchvision.ops.stochastic_depth").stochastic_depth
+
+
+def torchvision_drop_block2d() -> Callable[..., torch.Tensor]:
+    """The ``drop_block2d(input, p, block_size, inplace, eps, training)`` of torchvision.
+
+    Its defaults are ``inplace=False, eps=1e-06, training=True``. From the installed
+    ``torchvision/ops/drop_block.py``, loaded as :func:`torchvision_stochastic_depth`
+    is: with stand-ins for the packages, and no ``torchvision`` module left in
+    ``sys.modules`` afterwards.
+
+    Returns
+    -------
+    callable
+        ``torchvision.ops.drop_block2d`` as torchvision ships it.
+
+    Raises
+    ------
+    ImportError
+        If torchvision is not installed: ``pip install torchvision==0.28.0``.
+
+    Examples
+    --------
+    >>> drop_block2d = torchvision_drop_block2d()
+    >>> drop_block2d.__module__
+    'torchvision.ops.drop_block'
+    >>> x = torch.ones(1, 1, 4, 4)
+    >>> drop_block2d(x, 0.5, 3, training=False) is x
+    True
+    """
+    return load_installed_module("torchvision", "torchvision.ops.drop_block").drop_block2d

@@ -211,7 +211,10 @@ def dropblock_mask(
     every dropped seed zeroes the ``block_size``-square whose top-left corner it
     is. Drawing the *keep* probability, as dropout does, makes ``block_size=1``
     give exactly :func:`dropmini.dropout`'s mask, and ``block_size = H = W``
-    exactly :func:`dropmini.dropout2d`'s, for the same seed.
+    exactly :func:`dropmini.dropout2d`'s, for the same seed. torchvision's
+    ``drop_block2d`` draws ``bernoulli_(gamma)`` instead and drops where the draw
+    is 1: the same distribution and the same use of the generator, but for the
+    same seed other squares than this mask's.
 
     Parameters
     ----------
@@ -256,7 +259,8 @@ def drop_block(
 
     The kept units are multiplied by ``count / count_kept`` over the whole
     tensor, as the paper's Algorithm 1 normalises (by the realised fraction,
-    not by ``1 / (1 - p)``). If every unit is dropped the result is zeros.
+    not by ``1 / (1 - p)``), and as torchvision's ``drop_block2d`` does with
+    ``1e-6`` added to ``count_kept``. If every unit is dropped the result is zeros.
 
     Parameters
     ----------
