@@ -33,6 +33,24 @@ def test_both_orders_match_torch_in_each_order():
     assert dropmini.same_bits(after, F.dropout(torch.sigmoid(x), 0.3))
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: placement.both_orders(torch.relu, torch.linspace(-1, 1, 9), 0.5, seed=0),
+        lambda: placement.logit_dropout(torch.tensor([1.0, 2.0]), 0.5, draws=10, seed=0),
+        lambda: placement.output_dropout_loss([0.5, 1.0], 1.0, 0.5, draws=10, seed=0),
+        lambda: placement.fully_dropped_fraction(3, 0.5, examples=10, seed=0),
+    ],
+    ids=["both_orders", "logit_dropout", "output_dropout_loss", "fully_dropped_fraction"],
+)
+def test_helpers_leave_the_callers_generator_alone(call):
+    torch.manual_seed(123)
+    torch.rand(3)  # a state that no helper's own seed gives
+    state = torch.get_rng_state()
+    call()
+    assert torch.equal(torch.get_rng_state(), state)
+
+
 def test_relu_orders_differ_only_in_negative_zeros():
     x = torch.linspace(-3, 3, 101)
     before, after = placement.both_orders(torch.relu, x, 0.5, seed=0)

@@ -48,7 +48,8 @@ def both_orders(
     p : float
         Drop probability.
     seed : int
-        Passed to ``torch.manual_seed`` before each dropout call.
+        Seed of the mask, set before each dropout call on a forked generator:
+        the caller's global generator is left in the state it was in.
 
     Returns
     -------
@@ -62,10 +63,11 @@ def both_orders(
     >>> torch.equal(before, after)
     True
     """
-    torch.manual_seed(seed)
-    before = activation(dropmini.dropout(x, p))
-    torch.manual_seed(seed)
-    after = dropmini.dropout(activation(x), p)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        before = activation(dropmini.dropout(x, p))
+        torch.manual_seed(seed)
+        after = dropmini.dropout(activation(x), p)
     return before, after
 
 
@@ -83,7 +85,8 @@ def logit_dropout(
     draws : int
         Number of dropout draws.
     seed : int
-        Seed for the draws.
+        Seed for the draws, on a forked generator: the caller's global
+        generator is left in the state it was in.
 
     Returns
     -------
@@ -98,8 +101,9 @@ def logit_dropout(
     >>> probs.shape, predicted.shape
     (torch.Size([4, 2]), torch.Size([4]))
     """
-    torch.manual_seed(seed)
-    dropped = dropmini.dropout(logits.expand(draws, -1), p)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        dropped = dropmini.dropout(logits.expand(draws, -1), p)
     return dropped.softmax(dim=-1), dropped.argmax(dim=-1)
 
 
@@ -122,7 +126,8 @@ def output_dropout_loss(
     draws : int
         Dropout draws per prediction.
     seed : int
-        Seed for all the draws.
+        Seed for all the draws, on a forked generator: the caller's global
+        generator is left in the state it was in.
 
     Returns
     -------
@@ -135,8 +140,9 @@ def output_dropout_loss(
     [0.0]
     """
     w = torch.as_tensor(np.asarray(predictions, dtype=np.float64))
-    torch.manual_seed(seed)
-    dropped = dropmini.dropout(w.expand(draws, -1), p)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        dropped = dropmini.dropout(w.expand(draws, -1), p)
     return ((target - dropped) ** 2).mean(dim=0).numpy()
 
 
@@ -152,7 +158,8 @@ def fully_dropped_fraction(features: int, p: float, examples: int, seed: int) ->
     examples : int
         Number of examples drawn.
     seed : int
-        Seed for the draws.
+        Seed for the draws, on a forked generator: the caller's global
+        generator is left in the state it was in.
 
     Returns
     -------
@@ -164,8 +171,9 @@ def fully_dropped_fraction(features: int, p: float, examples: int, seed: int) ->
     >>> fully_dropped_fraction(3, 1.0, examples=10, seed=0)
     1.0
     """
-    torch.manual_seed(seed)
-    kept = dropmini.dropout(torch.ones(examples, features), p) != 0
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        kept = dropmini.dropout(torch.ones(examples, features), p) != 0
     return (~kept.any(dim=1)).double().mean().item()
 
 
