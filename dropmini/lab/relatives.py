@@ -154,6 +154,12 @@ def dropblock_gamma(p: float, block_size: int, height: int, width: int) -> float
     (the paper's ``1 - keep_prob``). The paper writes it for square maps; this
     is the same formula with height and width apart.
 
+    The integer factor ``H * W / (b**2 * seeds)`` is divided first and ``p``
+    multiplied by it last, so the result is exactly ``p`` where that factor is 1:
+    for ``block_size`` 1 and for a square as large as the map. (The formula
+    written left to right, ``p / b**2 * H * W / seeds``, rounds three times and
+    misses ``p`` by up to an ulp in about a tenth of those cases.)
+
     Parameters
     ----------
     p : float
@@ -162,12 +168,6 @@ def dropblock_gamma(p: float, block_size: int, height: int, width: int) -> float
         Side of the square, from 1 to ``min(height, width)``.
     height, width : int
         Size of the feature map.
-
-    The integer factor ``H * W / (b**2 * seeds)`` is divided first and ``p``
-    multiplied by it last, so the result is exactly ``p`` where that factor is 1:
-    for ``block_size`` 1 and for a square as large as the map. (The formula
-    written left to right, ``p / b**2 * H * W / seeds``, rounds three times and
-    misses ``p`` by up to an ulp in about a tenth of those cases.)
 
     Returns
     -------
