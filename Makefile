@@ -90,7 +90,7 @@ test: $(STAMP) lint
 	$(TIMED) "PDF, both editions" $(BIN)/python -m pytest -q -m pdf tests
 	$(TIMED) "unit and property tests" $(BIN)/python -m pytest -q -n 2 -m "not pdf and not book and not browser and not bundle and not notebooks"
 	$(TIMED) "bundle in a fresh venv, nbval natively" $(BIN)/python -m pytest -q -s -m bundle tests
-	$(TIMED) "nbval, generic kernels" ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE ONEDNN_MAX_CPU_ISA=SSE41 $(BIN)/python -m pytest -q -n 2 --dist loadfile notebooks
+	$(TIMED) "nbval, generic kernels" ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE ONEDNN_MAX_CPU_ISA=SSE41 $(BIN)/python -m pytest -q -n 2 --dist loadfile --junitxml=_build/test-times/nbval-generic.xml notebooks
 	$(TIMED) "book build and browser, both editions" $(BIN)/python -m pytest -q -m "book or browser" tests
 	@$(TIMED) --report
 

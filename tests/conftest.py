@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
@@ -49,24 +48,3 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if item.path.suffix == ".ipynb":
             item.add_marker(pytest.mark.notebooks)
-
-
-_NOTEBOOK_SECONDS: dict[str, float] = {}
-
-
-def pytest_runtest_logreport(report):
-    """Add up each notebook's cell times (on the controller, whichever worker ran them)."""
-    path = report.nodeid.split("::")[0]
-    if path.endswith(".ipynb"):
-        _NOTEBOOK_SECONDS[path] = _NOTEBOOK_SECONDS.get(path, 0.0) + report.duration
-
-
-def pytest_sessionfinish(session):
-    """Under ``tests/timed.py`` (``make test``), record the notebooks' times for its report."""
-    stage = os.environ.get("TEST_STAGE")
-    if stage and _NOTEBOOK_SECONDS and not hasattr(session.config, "workerinput"):
-        times = ROOT / "_build" / "test-times"
-        times.mkdir(parents=True, exist_ok=True)
-        with (times / "notebooks.tsv").open("a", encoding="utf-8") as out:
-            for path, seconds in _NOTEBOOK_SECONDS.items():
-                out.write(f"{stage}\t{Path(path).name}\t{seconds:.1f}\n")

@@ -78,7 +78,9 @@ def test_bundle_installs_in_a_fresh_venv_and_its_notebooks_pass_nbval(tmp_path):
 
     check = subprocess.run(
         [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval"]
-        + ["--nbval-current-env", "-n", "2", "--dist", "loadfile", "notebooks"],
+        + ["--nbval-current-env", "-n", "2", "--dist", "loadfile", "notebooks"]
+        # make test's report reads the notebooks' times from here (tests/timed.py).
+        + [f"--junitxml={ROOT / '_build' / 'test-times' / 'nbval-native.xml'}"],
         cwd=folder,
         env=env,
         capture_output=True,

@@ -6,11 +6,11 @@ Usage (from the Makefile)::
     python tests/timed.py "stage name" [VAR=value ...] command [args ...]
     python tests/timed.py --report
 
-Each stage runs ``command`` with the variables added to the environment (and
-``TEST_STAGE`` set to the stage's name, which ``conftest.py`` uses to label the
-notebooks' times) and appends its wall time to ``_build/test-times/stages.tsv``. When a
-stage fails, the table so far is printed and its exit status returned. ``--report``
-prints the stages, their total and the five slowest notebooks.
+Each stage runs ``command`` with the variables added to the environment and appends its
+wall time to ``_build/test-times/stages.tsv``. When a stage fails, the table so far is
+printed and its exit status returned. ``--report`` prints the stages, their total and the
+five slowest notebooks, read from the JUnit XML files the nbval runs write into
+``_build/test-times/`` (``nbval-*.xml``: a notebook's time is the sum of its cells').
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ import re
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
+from collections import defaultdict
 from pathlib import Path
 
 TIMES = Path(__file__).resolve().parent.parent / "_build" / "test-times"
 STAGES = TIMES / "stages.tsv"
-NOTEBOOKS = TIMES / "notebooks.tsv"
 
 
 def report() -> str:
@@ -38,17 +39,21 @@ def report() -> str:
             mark = "" if status == "0" else f"  (failed, exit {status})"
             lines.append(f"  {name:<44} {float(seconds):>8.1f}{mark}")
     lines.append(f"  {'total':<44} {total:>8.1f}")
-    if NOTEBOOKS.is_file():
-        rows = [r.split("\t") for r in NOTEBOOKS.read_text(encoding="utf-8").splitlines()]
-        slowest = sorted(rows, key=lambda r: -float(r[2]))[:5]
-        lines.append("Five slowest notebooks (seconds of their cells, summed over workers):")
-        lines += [f"  {nb:<44} {float(s):>8.1f}  ({stage})" for stage, nb, s in slowest]
+    seconds: dict[tuple[str, str], float] = defaultdict(float)
+    for xml in sorted(TIMES.glob("nbval-*.xml")):
+        for case in ET.parse(xml).iter("testcase"):
+            notebook = case.get("classname", "").removeprefix("notebooks.")
+            seconds[notebook, xml.stem.removeprefix("nbval-")] += float(case.get("time", 0))
+    if seconds:
+        lines.append("Five slowest notebooks (seconds, their cells summed):")
+        slowest = sorted(seconds.items(), key=lambda item: -item[1])[:5]
+        lines += [f"  {nb:<44} {s:>8.1f}  ({run})" for (nb, run), s in slowest]
     return "\n".join(lines)
 
 
 def run(name: str, argv: list[str]) -> int:
     """Run one stage and record its time; return its exit status."""
-    env = dict(os.environ, TEST_STAGE=name)
+    env = dict(os.environ)
     while argv and re.fullmatch(r"[A-Z_][A-Z0-9_]*=\S*", argv[0]):
         key, value = argv.pop(0).split("=", 1)
         env[key] = value
@@ -68,7 +73,7 @@ def run(name: str, argv: list[str]) -> int:
 def main(argv: list[str]) -> int:
     """Dispatch ``--reset``, ``--report`` or a stage."""
     if argv == ["--reset"]:
-        for path in (STAGES, NOTEBOOKS):
+        for path in (STAGES, *TIMES.glob("nbval-*.xml")):
             path.unlink(missing_ok=True)
         return 0
     if argv == ["--report"]:
