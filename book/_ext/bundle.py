@@ -41,6 +41,7 @@ READER_PACKAGES = (
     "numpy",
     "matplotlib",
     "scikit-learn",
+    "numba",
     "timm",
     "torchvision",
     "jupyterlab",

@@ -22,7 +22,7 @@ from importlib import metadata
 VERIFIED_TORCH = "2.13.0"
 
 #: What the chapters import besides torch and dropmini.
-NEEDED = ("matplotlib", "numpy", "scikit-learn", "timm", "torchvision")
+NEEDED = ("matplotlib", "numba", "numpy", "scikit-learn", "timm", "torchvision")
 
 #: The command that installs the checked set-up, run in the download bundle's folder.
 INSTALL = "pip install -r requirements.txt"
