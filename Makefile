@@ -85,6 +85,10 @@ check: $(STAMP) lint
 # which share a kernel, on one worker); the book is built once, in the last step, for the
 # build and browser tests. tests/timed.py times each stage and prints the table at the end.
 TIMED := $(BIN)/python tests/timed.py
+# With two pytest workers on two cores, OpenMP's default spin-waiting between parallel regions
+# costs more than the work (a cell of ch18 took 30x longer under load). PASSIVE makes idle
+# threads sleep; it changes no result, only when idle threads give their core back.
+test check notebooks: export OMP_WAIT_POLICY := PASSIVE
 test: $(STAMP) lint
 	@$(TIMED) --reset
 	$(TIMED) "PDF, both editions" $(BIN)/python -m pytest -q -m pdf tests
@@ -110,3 +114,13 @@ bench: $(STAMP)
 clean:
 	rm -rf _build .pytest_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -not -path "./$(VENV)/*" -prune -exec rm -rf {} +
+
+# Compatibility runs (issue 23), not part of `make test`: for each torch release in
+# tests/compat/versions.txt, a virtual environment under _build/compat (a CUDA build from the
+# registry, about 5 GB, deleted afterwards), nbval over every notebook, dropmini's equality
+# tests and the seeded canaries; each run writes its row into book/compat/results.csv, which
+# the verification page renders. About half an hour per release on two cores. One release:
+# `make compat VERSIONS=2.15.0`. tests/compat/run.py --help has the rest.
+.PHONY: compat
+compat:
+	$(PYTHON) tests/compat/run.py $(if $(VERSIONS),$(VERSIONS),--all)
