@@ -100,7 +100,11 @@ def draw_noise(
     >>> draw_noise((5,), (1,), torch.float32, 0.2)
     tensor([0.0000, 1.2500, 1.2500, 0.0000, 1.2500])
     """
-    noise = torch.empty_strided(shape, stride, dtype=dtype)
+    return _fill_noise(torch.empty_strided(shape, stride, dtype=dtype), p, scale)
+
+
+def _fill_noise(noise: torch.Tensor, p: float, scale: bool) -> torch.Tensor:
+    """Fill ``noise`` with Bernoulli(1 - p) in its memory order, then divide by ``1 - p``."""
     noise.bernoulli_(1 - p)
     return noise.div_(1 - p) if scale else noise
 
@@ -120,12 +124,13 @@ def _dropout_impl(
     if p == 1:
         zero = torch.zeros((), dtype=input.dtype, device=input.device)
         return input.mul_(zero) if inplace else input * zero
+    # Made from ``input`` as ATen makes it (``empty_like``, ``new_empty``), not from a shape
+    # and strides: under ``torch.func.vmap`` these are batched, so each sample draws its own.
     if feature:
-        shape = feature_noise_shape(input)
-        stride = torch.empty(shape, device="meta").stride()
+        empty = input.new_empty(feature_noise_shape(input))
     else:
-        shape, stride = tuple(input.shape), torch.empty_like(input, device="meta").stride()
-    noise = draw_noise(shape, stride, input.dtype, p, scale=not alpha)
+        empty = torch.empty_like(input)
+    noise = _fill_noise(empty, p, scale=not alpha)
     if not alpha:
         return input.mul_(noise) if inplace else input * noise
     a = 1.0 / math.sqrt((SELU_LAMBDA_ALPHA * SELU_LAMBDA_ALPHA * p + 1) * (1 - p))
