@@ -54,3 +54,29 @@ def test_vmap_error_mode_refuses_dropmini_as_it_refuses_torch():
     for function in (PAIRS["dropout"][0], PAIRS["dropout"][1]):
         with pytest.raises(RuntimeError, match="randomness error mode"):
             vmap(function)(x)
+
+
+def test_batch_along_another_dimension_draws_in_another_order():
+    """Documented difference: torch's vmap rule fills a batch-first noise tensor."""
+    x = torch.linspace(-1, 1, 4 * 6, dtype=torch.float64).float().reshape(4, 6)
+    same = []
+    for seed in range(5):
+        torch.manual_seed(seed)
+        theirs = vmap(PAIRS["dropout"][0], in_dims=1, randomness="different")(x)
+        their_state = torch.get_rng_state()
+        torch.manual_seed(seed)
+        ours = vmap(PAIRS["dropout"][1], in_dims=1, randomness="different")(x)
+        assert torch.equal(torch.get_rng_state(), their_state)
+        same.append(dropmini.same_bits(ours, theirs))
+    assert not any(same)
+
+
+def test_unbatched_input_under_different_randomness_is_refused_by_dropmini_only():
+    """Documented difference: torch draws one mask per sample; dropmini's in-place fill fails."""
+    w = torch.ones(6)
+    x = torch.ones(3, 6)
+    torch.manual_seed(0)
+    theirs = vmap(lambda r: F.dropout(w, 0.5) * r, randomness="different")(x)
+    assert theirs.shape == (3, 6)
+    with pytest.raises(RuntimeError, match="unbatched tensor"):
+        vmap(lambda r: dropmini.dropout(w, 0.5) * r, randomness="different")(x)

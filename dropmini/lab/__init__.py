@@ -34,10 +34,14 @@ misconceptions
     The retention-versus-drop-probability figure of the misconceptions chapter.
 netplots
     A small network drawn with its dropped units (the thinned-network figure).
+oldmasks
+    The masks torch 2.6 drew on the CPU (MKL's MCG31 stream), rebuilt with numpy.
 ops
     Which ATen operators a call runs (profiler and dispatcher).
 placement
     Where dropout goes: ReLU commutation, residual branches.
+processes
+    Masks drawn in several processes: the worker that ``spawn`` runs, per-rank seeds.
 plots
     The book's figures.
 recurrent
@@ -50,6 +54,8 @@ stats
     Binomial probabilities and zero counts.
 training
     A small regression MLP and its loop (ch11), and ch10's training-curve figures.
+transformer
+    ``nn.TransformerEncoderLayer`` rebuilt from dropmini parts, every dropout site.
 variance_shift
     Dropout before BatchNorm: the variance shift, measured and corrected.
 
@@ -73,14 +79,17 @@ from dropmini.lab import (
     memory,
     misconceptions,
     netplots,
+    oldmasks,
     ops,
     placement,
     plots,
+    processes,
     recurrent,
     references,
     relatives,
     stats,
     training,
+    transformer,
     variance_shift,
 )
 
@@ -97,13 +106,16 @@ __all__ = [
     "memory",
     "misconceptions",
     "netplots",
+    "oldmasks",
     "ops",
     "placement",
     "plots",
+    "processes",
     "recurrent",
     "references",
     "relatives",
     "stats",
     "training",
+    "transformer",
     "variance_shift",
 ]
