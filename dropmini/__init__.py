@@ -47,6 +47,7 @@ from dropmini.modules import (
 )
 from dropmini.mt19937 import GeneratorState, keep_mask, read_state, write_state
 from dropmini.packed import PackedDropout, packed_dropout
+from dropmini.philox import compiled_dropout, compiled_keep_mask, inductor_seed, philox4x32
 from dropmini.seeded import seeded_dropout
 
 __version__ = version("dropmini")
@@ -66,6 +67,8 @@ __all__ = [
     "PackedDropout",
     "TorchComparison",
     "alpha_dropout",
+    "compiled_dropout",
+    "compiled_keep_mask",
     "drop_path",
     "dropout",
     "dropout1d",
@@ -73,8 +76,10 @@ __all__ = [
     "dropout3d",
     "feature_alpha_dropout",
     "feature_noise_shape",
+    "inductor_seed",
     "keep_mask",
     "packed_dropout",
+    "philox4x32",
     "read_state",
     "same_bits",
     "seeded_dropout",
