@@ -35,6 +35,7 @@ from dropmini.functional import (
     feature_alpha_dropout,
     feature_noise_shape,
 )
+from dropmini.fused import FusedDropout, fused_dropout
 from dropmini.modules import (
     AlphaDropout,
     Dropout,
@@ -63,6 +64,7 @@ __all__ = [
     "Dropout3d",
     "DropoutNd",
     "FeatureAlphaDropout",
+    "FusedDropout",
     "GeneratorState",
     "PackedDropout",
     "TorchComparison",
@@ -76,6 +78,7 @@ __all__ = [
     "dropout3d",
     "feature_alpha_dropout",
     "feature_noise_shape",
+    "fused_dropout",
     "inductor_seed",
     "keep_mask",
     "packed_dropout",

@@ -74,7 +74,7 @@ class _PackedDropout(torch.autograd.Function):
         (packed,) = ctx.saved_tensors
         n = ctx.geometry[0].numel()
         noise = _noise(_unpack(packed, n), ctx.geometry, grad_output.dtype, ctx.q)
-        return noise.mul_(grad_output), None
+        return grad_output * noise, None
 
 
 def packed_dropout(input: torch.Tensor, p: float = 0.5, training: bool = True) -> torch.Tensor:

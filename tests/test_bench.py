@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -23,6 +24,7 @@ def test_measure_reports_every_contender_and_exact_bytes():
     assert by_name["bool mask"].bytes_kept == 4096
     assert by_name["packed"].bytes_kept == 4096 // 8
     assert by_name["seeded"].bytes_kept == 5056
+    assert by_name["fused"].bytes_kept == 4096 // 8
     assert by_name["x * 2.0"].bytes_kept == 0
     assert by_name[bench.TWIN].bytes_kept == 4 * 4096
     assert list(by_name)[-1] == bench.TWIN  # timed last, after every other contender
@@ -93,13 +95,104 @@ def test_command_line_json_and_progress():
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     rows = json.loads(done.stdout)
-    assert [r["name"] for r in rows] == list(bench.CONTENDERS)
+    names = [n for n in bench.CONTENDERS if n != bench.TWIN] + list(bench.LIMITS) + [bench.TWIN]
+    assert [r["name"] for r in rows] == names  # the limits come before the twin, last
+    assert all(r["threads"] is None for r in rows)
     assert "[1/1] size 4,096" in done.stderr
 
 
 def test_command_line_rejects_nonsense():
     with pytest.raises(SystemExit):
         bench.main(["--repeat", "0"])
+    before = torch.get_num_threads()
+    for threads in (["0"], ["1", "999"]):
+        with pytest.raises(SystemExit):
+            bench.main(["--sizes", "64", "--threads", *threads])
+    assert torch.get_num_threads() == before  # nothing was set
+
+
+def test_command_line_threads_rows_and_table(capsys, monkeypatch):
+    cheap = lambda t: t * 1.0  # noqa: E731 - stands in for torch: only the rows matter here
+    few = {"torch": cheap, "fused": bench.CONTENDERS["fused"], bench.TWIN: cheap}
+    monkeypatch.setattr(bench, "CONTENDERS", few)  # main() times these
+    before = torch.get_num_threads()
+    argv = ["--sizes", str(2**16), "--repeat", "1", "--threads", "1"]
+    assert bench.main([*argv, "--no-limits"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[0] == "thr" and lines[-1].startswith("resolution:")
+    assert [r.split()[:3] for r in lines[1:-1]] == [
+        ["1", "65,536", "torch"],
+        ["1", "65,536", "fused"],
+        ["1", "65,536", "torch"],  # "torch again"
+    ]
+    assert torch.get_num_threads() == before  # restored
+    assert bench.main([*argv, "--json"]) == 0  # with the limits, before the twin
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in rows] == ["torch", "fused", *bench.LIMITS, bench.TWIN]
+    assert [r["threads"] for r in rows] == [1] * 5
+
+
+def test_runs_once_per_thread_count_and_restores_them():
+    numba = pytest.importorskip("numba")
+    contenders = {"torch": lambda t: t * 1.0, bench.TWIN: lambda t: t * 1.0}  # cheap stand-ins
+    before = torch.get_num_threads(), numba.get_num_threads()
+    counts = sorted({1, numba.config.NUMBA_NUM_THREADS})
+    seen = []
+    real_measure = bench.measure
+
+    def spy(*args, **kwargs):
+        seen.append((torch.get_num_threads(), numba.get_num_threads()))
+        return real_measure(*args, **kwargs)
+
+    bench.measure = spy
+    try:
+        results = bench.run([2**20], 1, contenders=contenders, threads=counts)
+    finally:
+        bench.measure = real_measure
+    assert seen == [(c, c) for c in counts]
+    assert [(m.threads, m.name) for m in results] == [
+        (c, name) for c in counts for name in contenders
+    ]
+    assert (torch.get_num_threads(), numba.get_num_threads()) == before
+    with pytest.raises(ValueError, match="threads must be between"):
+        bench.set_threads(0)
+
+
+def test_ratios_and_resolution_are_per_thread_count():
+    twin, nan = bench.TWIN, float("nan")
+    results = [
+        bench.Measurement("torch", 10, 1.0, 2.0, 0, threads=1),
+        bench.Measurement("fused", 10, 0.25, 0.5, 0, threads=1),
+        bench.Measurement(twin, 10, 1.0, 2.0, 0, threads=1),
+        bench.Measurement("torch", 10, 2.0, 4.0, 0, threads=2),
+        bench.Measurement("fused", 10, 0.25, 0.5, 0, threads=2),
+        bench.Measurement("fused words", 10, 0.1, nan, 0, threads=2),
+        bench.Measurement(twin, 10, 3.0, 4.0, 0, threads=2),  # 50 % off at 2 threads
+    ]
+    lines = bench.format_table(results).splitlines()
+    assert lines[2].split()[:5] == ["1", "10", "fused", "25000000.000", "0.25"]
+    assert lines[5].split()[:5] == ["2", "10", "fused", "25000000.000", "0.12"]
+    assert lines[6].split()[6:8] == ["-", "-"]  # forward only ("fused words" is two words)
+    assert bench.resolution(results) == pytest.approx(0.5)
+    assert bench.resolution(results[:3]) == 0.0
+
+
+def test_fused_contender_and_limits_are_torchs_draw():
+    x = torch.randn(999, dtype=torch.float64)
+    torch.manual_seed(4)
+    ours = bench.CONTENDERS["fused"](x)
+    torch.manual_seed(4)
+    assert torch.equal(ours, F.dropout(x, bench.P))
+    torch.manual_seed(0)  # fused_words draws from manual_seed(0)'s words
+    mask = torch.empty(999).bernoulli_(1 - bench.P).to(torch.uint8).numpy()
+    before = torch.get_rng_state()
+    bits = bench.LIMITS["fused words"](torch.empty(999))
+    assert torch.equal(before, torch.get_rng_state())  # the generator is not touched
+    assert (np.unpackbits(bits, count=999, bitorder="little") == mask).all()
+    y = torch.randn(999)
+    expected = torch.zeros(999)
+    expected[0::2] = y[0::2] * 2  # the fixed mask keeps every other element
+    assert torch.equal(bench.LIMITS["fused mul"](y), expected)
 
 
 def test_bool_mask_contender_has_torchs_bits_and_gradient():
