@@ -177,7 +177,7 @@ def test_module_matches_nn_dropout():
     "dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16], ids=name_of
 )
 def test_gradient_bits_with_special_upstream_values_and_another_layout(dtype):
-    """torch's backward is ``grad * noise``: with inf and NaN upstream, NaN bits follow that order."""
+    """torch's backward is ``grad * noise``: with inf and NaN upstream, NaN bits follow it."""
     x = make_input((3, 7, 2), dtype, seed=0).permute(1, 0, 2)  # dense, strides (2, 14, 1)
     upstream = make_input((7, 3, 2), dtype, "contiguous", 9, specials=True)
     for p in (0.5, math.nextafter(0.0, 1.0)):
