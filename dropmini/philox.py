@@ -65,10 +65,10 @@ def philox4x32(
 
     Parameters
     ----------
-    counter : sequence of 4 array_like
-        The counter words ``c0 .. c3`` (uint32 values, broadcast together).
-    key : sequence of 2 array_like
-        The key words ``k0, k1`` (uint32 values, broadcast with the counter).
+    counter : sequence of array_like
+        The four counter words ``c0 .. c3`` (uint32 values, broadcast together).
+    key : sequence of array_like
+        The two key words ``k0, k1`` (uint32 values, broadcast with the counter).
     rounds : int, default 10
         Number of rounds, at least 1.
 
@@ -181,7 +181,7 @@ def compiled_uniforms(seed: int, n: int) -> np.ndarray:
     Parameters
     ----------
     seed : int
-        A seed as :func:`inductor_seed` returns it (any int; its low 32 bits count).
+        A seed as :func:`~dropmini.inductor_seed` returns it (any int; its low 32 bits count).
     n : int
         Number of elements, at most ``2**31`` (Inductor's offsets are int32).
 
@@ -244,9 +244,9 @@ def compiled_keep_mask(
 ) -> torch.Tensor:
     """The keep-mask compiled ``F.dropout`` draws for a contiguous tensor, computed by numpy.
 
-    Draws the seed with :func:`inductor_seed` (two words of the default
+    Draws the seed with :func:`~dropmini.inductor_seed` (two words of the default
     generator), unless ``seed`` is given, and keeps element ``i`` (row-major)
-    when its :func:`compiled_uniforms` value exceeds ``p`` rounded to
+    when its :func:`~dropmini.philox.compiled_uniforms` value exceeds ``p`` rounded to
     ``dtype``. For ``p = 0`` (all kept) and ``p = 1`` (none kept), and for an
     empty shape, compiled dropout draws no seed, and neither does this.
 
@@ -298,7 +298,7 @@ def compiled_dropout(input: torch.Tensor, p: float = 0.5, training: bool = True)
 
     Element ``i`` of the memory layout ``torch.empty_like(input)`` would have is
     kept when ``compiled_uniforms(seed, n)[i] > p`` (``p`` in ``input``'s dtype),
-    with the seed drawn as :func:`inductor_seed` draws it; the output is
+    with the seed drawn as :func:`~dropmini.inductor_seed` draws it; the output is
     ``(keep * input) * (1 / (1 - p))``, the factor rounded to ``input``'s dtype.
     In evaluation mode or for ``p = 0`` it is a copy of ``input``; for ``p = 1``
     it is all zeros (also where ``input`` is infinite or NaN), and an empty

@@ -7,7 +7,7 @@ per element), dropmini's seeded dropout (the generator's 5,056-byte state),
 dropmini's fused dropout (a numba Mersenne Twister, 1 bit per element), a
 memory-bound reference (``x * 2.0``) and torch's dropout once more, under
 another name, on float32 CPU tensors. Two forward-only rows give the limits of
-a fused dropout on the same run (:data:`LIMITS`): its generation alone (two
+a fused dropout on the same run (``LIMITS``): its generation alone (two
 Mersenne Twister words and a compare per element) and its multiply pass alone.
 Contenders are interleaved within every repetition, so a slow phase of the
 machine hits all of them alike; the report gives medians, nanoseconds per
@@ -307,9 +307,9 @@ def measure(
     backward : bool, default True
         Also time forward + backward and measure the bytes kept; if false those
         are reported as NaN and 0 (for steps that are not differentiable).
-    forward_only : collection of str, default ()
+    forward_only : collection of str, optional
         Names of contenders to time forward only, as with ``backward=False``
-        (e.g. the :data:`LIMITS`).
+        (e.g. the ``LIMITS``); none by default.
     threads : int, optional
         Recorded in each measurement (the caller sets the threads: :func:`set_threads`).
 
@@ -426,8 +426,8 @@ def run(
     contenders : dict, optional
         Name to function; default ``CONTENDERS``, whose last entry ``TWIN``
         repeats ``torch`` to measure the resolution.
-    forward_only : collection of str, default ()
-        Contenders timed forward only (see :func:`measure`).
+    forward_only : collection of str, optional
+        Contenders timed forward only (see :func:`measure`); none by default.
     threads : list of int, optional
         Run everything once per thread count (:func:`set_threads`), restoring the
         counts afterwards; None leaves them as they are.

@@ -24,8 +24,8 @@ import torch.nn.functional as F
 
 __all__ = ["SCHEMES", "draw_masks", "mask_bits", "rank_seed", "worker"]
 
-#: How a rank seeds its generator before drawing: not at all, with the shared
-#: base seed, or with the base seed plus its rank.
+#: The ways a rank can seed its generator before drawing (not at all, with the shared
+#: base seed, or with the base seed plus its rank).
 SCHEMES = ("unseeded", "same seed", "seed + rank")
 
 
@@ -164,8 +164,8 @@ def worker(rank: int, results: _Queue, base_seeds: Sequence[int], n: int, p: flo
     ----------
     rank : int
         The process's index, passed by ``spawn``.
-    results : queue
-        Anything with ``put``: a ``SimpleQueue`` of the spawn context across
+    results : object
+        A queue, or anything with ``put``: a ``SimpleQueue`` of the spawn context across
         processes, a ``queue.Queue`` within one.
     base_seeds : sequence of int
         Passed to :func:`draw_masks`.

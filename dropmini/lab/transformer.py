@@ -150,8 +150,8 @@ class EncoderLayer(nn.Module):
         Width, heads and feed-forward width, as in torch.
     dropout : float, optional
         The drop probability of all four sites.
-    activation : {"relu", "gelu"}, optional
-        The feed-forward activation.
+    activation : str, optional
+        The feed-forward activation, ``"relu"`` or ``"gelu"``.
     layer_norm_eps : float, optional
         Epsilon of both layer norms.
     batch_first, norm_first : bool, optional
