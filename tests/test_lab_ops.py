@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 
 import pytest
@@ -38,6 +39,18 @@ def test_aten_calls_restores_standard_error():
     assert ops.aten_calls(lambda: torch.ones(2) + 1, {"aten::add"}) == ["aten::add"]
     after = os.fstat(2)
     assert (before.st_dev, before.st_ino) == (after.st_dev, after.st_ino)
+
+
+def test_aten_calls_keeps_python_standard_error_quiet(capsys):
+    # A notebook kernel's sys.stderr is a Python stream, not file descriptor 2: what is
+    # written to it while the profiler runs (a warning, say) must not reach the output.
+    def noisy():
+        print("profiler noise", file=sys.stderr)
+        return torch.ones(2) + 1
+
+    assert ops.aten_calls(noisy, {"aten::add"}) == ["aten::add"]
+    print("after", file=sys.stderr)
+    assert capsys.readouterr().err == "after\n"
 
 
 @pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="needs oneDNN")

@@ -10,6 +10,8 @@ kernels that do the work, forward and backward.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sys
 from collections.abc import Callable, Collection
@@ -24,9 +26,13 @@ def aten_calls(fn: Callable[[], object], names: Collection[str]) -> list[str]:
     """The ATen operators among ``names`` that ``fn()`` calls, in call order.
 
     Runs ``fn`` once under ``torch.profiler`` (CPU activity only) and keeps the
-    recorded events whose name is in ``names``. While the profiler runs, file
-    descriptor 2 is pointed at the null device: some builds write the
-    profiler's start and stop lines, with a time stamp, straight to it.
+    recorded events whose name is in ``names``. While the profiler runs and its
+    events are read, file descriptor 2 is pointed at the null device (some builds
+    write the profiler's start and stop lines, with a time stamp, straight to it)
+    and ``sys.stderr`` is a buffer that is thrown away (in a notebook,
+    ``sys.stderr`` is the kernel's stream, not file descriptor 2, and torch 2.10
+    printed a profiler warning there). Whatever ``fn`` itself writes to standard
+    error is discarded too.
 
     Parameters
     ----------
@@ -51,16 +57,16 @@ def aten_calls(fn: Callable[[], object], names: Collection[str]) -> list[str]:
     sys.stderr.flush()
     saved = os.dup(2)
     try:
-        with open(os.devnull, "w") as null:
+        with open(os.devnull, "w") as null, contextlib.redirect_stderr(io.StringIO()):
             os.dup2(null.fileno(), 2)
             with torch.profiler.profile(
                 activities=[torch.profiler.ProfilerActivity.CPU]
             ) as profiler:
                 fn()
+            events = sorted(profiler.events(), key=lambda event: event.time_range.start)
     finally:
         os.dup2(saved, 2)
         os.close(saved)
-    events = sorted(profiler.events(), key=lambda event: event.time_range.start)
     return [event.name for event in events if event.name in names]
 
 
