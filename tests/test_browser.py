@@ -412,3 +412,175 @@ def test_japanese_search_splits_queries_like_the_index(browser, served_book):
     assert in_page == expected
     assert "ドロップアウト確率" not in terms and {"ドロップアウト", "確率"} <= set(terms)
     assert len(hits) >= 3, f"確率 (inside compounds such as 確率的) found only {hits}"
+
+
+#: The page chrome a Japanese page may keep in Latin letters, on purpose: the switch's
+#: label "English" (the language's own name, marked lang="en", excluded below), the
+#: download buttons' file types, the search shortcut's key and names that are not English.
+CHROME_KEPT = re.compile(r"^(\.(pdf|ipynb|md|zip)|Ctrl|K|dropmini|Python|PyTorch|nbval)$")
+
+#: Collects the page chrome's strings: the tooltips and labels (title, aria-label,
+#: data-bs-title, data-tooltip, placeholder, alt, an icon's <title>) of every element and
+#: the visible text of the header, sidebars, footer, figure dialog and previous/next links.
+#: Not chrome, so not collected (English on purpose or the catalogues' business, checked
+#: by tests/test_translations.py): the article's own text; the titles of pages and
+#: sections in the navigation and the previous/next links; code and outputs; the API
+#: page's docstrings (dl.py); citations (paper titles); anything marked lang="en" (the
+#: switch's label "English"); the print-only contents (its aria-label "Page").
+CHROME_JS = """() => {
+    const content = 'pre, code, .highlight, .cell_output, dl.py, .citation, a.footnote-reference,'
+        + ' a.reference.internal, .caption-text, .prev-next-title, [lang="en"], .onlyprint';
+    // Controls inside content are chrome: copy buttons on code, the ¶ links of headings.
+    const skip = (el) => el.closest(content) !== null
+        && el.closest('.copybtn, a.headerlink, button') === null;
+    const out = [];
+    for (const el of document.querySelectorAll('body *')) {
+        // Bootstrap moves a tooltip's title to data-bs-original-title when it sets it up.
+        for (const a of ['title', 'aria-label', 'data-bs-title', 'data-bs-original-title',
+                         'data-tooltip', 'placeholder', 'alt']) {
+            const v = el.getAttribute(a);
+            const pageTitle = a === 'title' && el.matches('.prev-next-area a');
+            if (v && !skip(el) && !pageTitle) out.push(`${a}: ${v}`);
+        }
+    }
+    for (const title of document.querySelectorAll('svg title')) {  // an icon's tooltip
+        if (!skip(title)) out.push(`svg title: ${title.textContent}`);
+    }
+    const regions = '.bd-header-article, .bd-sidebar-primary, .bd-sidebar-secondary,'
+        + ' .bd-footer-content, .bd-footer, .bd-header, dialog.figure-zoom button,'
+        + ' .prev-next-area';
+    for (const region of document.querySelectorAll(regions)) {
+        const walker = document.createTreeWalker(region, NodeFilter.SHOW_TEXT);
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+            const text = n.textContent.trim();
+            if (text && !skip(n.parentElement)) out.push(`text: ${text}`);
+        }
+    }
+    return out;
+}"""
+
+
+def _english_chrome(strings: list[str]) -> list[str]:
+    """The strings with an English word and no Japanese."""
+    found = []
+    for item in strings:
+        value = item.split(": ", 1)[1]
+        words = [
+            w for w in re.findall(r"\.?[A-Za-z][A-Za-z.+-]*", value) if not CHROME_KEPT.match(w)
+        ]
+        if not JAPANESE.search(value) and any(len(w) > 1 for w in words):
+            found.append(item)
+    return sorted(set(found))
+
+
+#: Pages with every kind of chrome: figures (zoom), hidden cells, the glossary's terms,
+#: the search page, the English-only API page.
+CHROME_PAGES = ["book/intro", CHAPTERS[0], "notebooks/03_one_dimensional", "book/glossary",
+                "book/api", "search"]  # fmt: skip
+
+
+def test_japanese_page_chrome_has_no_english(browser, served_book):
+    """On Japanese pages every tooltip, label and button of the chrome is Japanese; the
+    same collector finds the English chrome on the English pages (so it sees them) and a
+    string planted into a Japanese page."""
+    page = browser.new_page(viewport=DESKTOP)
+    log = PageLog(page, served_book)
+    english, japanese = {}, {}
+    for edition, found in (("", english), ("ja/", japanese)):
+        for page_path in CHROME_PAGES:
+            page.goto(f"{served_book}/{edition}{page_path}.html", wait_until="load")
+            page.wait_for_load_state("networkidle")
+            found[page_path] = _english_chrome(page.evaluate(CHROME_JS))
+    page.evaluate(
+        """() => {
+            const b = document.createElement('button');
+            b.title = 'Toggle primary sidebar';
+            b.textContent = 'Close';
+            document.querySelector('.bd-header-article').append(b);
+        }"""
+    )
+    planted = _english_chrome(page.evaluate(CHROME_JS))
+    page.close()
+    log.assert_clean()
+    assert {"title: Toggle primary sidebar", "text: Close"} <= set(planted), planted
+    seen = {item.split(": ", 1)[1] for item in set().union(*english.values())}
+    for expected in ("Link to this heading", "Toggle primary sidebar", "Color mode",
+                     "System Settings", "Copy to clipboard", "Close"):  # fmt: skip
+        assert expected in seen, f"the collector missed {expected!r} on English pages"
+    assert {p: f for p, f in japanese.items() if f} == {}, "English chrome on Japanese pages"
+
+
+def test_japanese_typography(browser, served_book):
+    """No slanted (synthetic italic) emphasis and captions at the text's weight in the
+    Japanese edition, the English edition's italics kept; the chapter map's reading times
+    on one line at 1280 and 390 px."""
+    measure = """() => {
+        const em = document.querySelector('.bd-article p em');
+        const cap = document.querySelector('figure figcaption');
+        const map = [...document.querySelectorAll('#chapter-map table tbody tr')]
+            .map(tr => tr.children[2]).filter(td => td && td.innerText.trim());
+        const lines = map.map(td => td.querySelector('p') || td).map(p => Math.round(
+            p.getBoundingClientRect().height / parseFloat(getComputedStyle(p).lineHeight)));
+        return {
+            em: em && getComputedStyle(em).fontStyle,
+            caption: cap && getComputedStyle(cap).fontWeight,
+            mapLines: lines,
+        };
+    }"""
+    results = {}
+    for viewport in (DESKTOP, PHONE):
+        page = browser.new_page(viewport=viewport)
+        log = PageLog(page, served_book)
+        for edition in EDITIONS:
+            found = {}
+            for page_path in ("book/intro", *CHAPTERS):
+                page.goto(f"{served_book}/{edition}{page_path}.html", wait_until="load")
+                got = page.evaluate(measure)
+                for key, value in got.items():
+                    if value and key not in found:
+                        found[key] = value
+                if page_path == "book/intro":
+                    page.locator("#chapter-map").scroll_into_view_if_needed()
+                    _shot(page, f"chapter-map-{edition.strip('/') or 'en'}-{viewport['width']}")
+                if {"em", "caption", "mapLines"} <= set(found):
+                    break
+            results[(edition, viewport["width"])] = found
+        page.close()
+        log.assert_clean()
+    for (edition, width), found in results.items():
+        assert found["mapLines"] and max(found["mapLines"]) == 1, (edition, width, found)
+        if edition == "ja/":
+            assert found["em"] == "normal", f"slanted Japanese emphasis at {width} px"
+            assert int(found["caption"]) >= 400, f"caption weight {found['caption']}"
+        else:
+            assert found["em"] == "italic", "the English edition's emphasis changed"
+
+
+def test_edition_switch_keeps_the_fragment_and_the_query(browser, served_book):
+    """Section ids are the same in both editions: the switch leads to the same section,
+    and from the search page to the same search."""
+    page = browser.new_page(viewport=DESKTOP)
+    log = PageLog(page, served_book)
+    chapter = "notebooks/03_one_dimensional"
+    page.goto(f"{served_book}/ja/{chapter}.html", wait_until="load")
+    section = page.evaluate("() => document.querySelectorAll('article section[id]')[1].id")
+    page.goto(f"{served_book}/ja/{chapter}.html#{section}", wait_until="load")
+    href = page.eval_on_selector("a.edition-switch", "a => a.href")
+    page.locator("a.edition-switch").click()
+    page.wait_for_url(f"{served_book}/{chapter}.html#{section}")
+    landed = page.evaluate("id => document.getElementById(id) !== null", section)
+    # A fragment set after load (a click in the page's contents) is followed too.
+    page.evaluate("id => { window.location.hash = id; }", "top-of-nothing")
+    page.wait_for_function(
+        "() => document.querySelector('a.edition-switch').href.endsWith('#top-of-nothing')",
+        timeout=5_000,
+    )
+    after = page.eval_on_selector("a.edition-switch", "a => a.href")
+    page.goto(f"{served_book}/search.html?q=inplace", wait_until="load")
+    search = page.eval_on_selector("a.edition-switch", "a => a.href")
+    page.close()
+    log.assert_clean()
+    assert href == f"{served_book}/{chapter}.html#{section}"
+    assert landed, f"#{section} is not on the English page"
+    assert after == f"{served_book}/ja/{chapter}.html#top-of-nothing"
+    assert search == f"{served_book}/ja/search.html?q=inplace"

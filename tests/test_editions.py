@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import re
 import sys
 
 import yaml
@@ -48,7 +49,18 @@ def test_japanese_configuration_is_the_english_one_with_the_editions_changes(tmp
     assert ja["title"] != en["title"]
     # Everything the Japanese settings do not name is the English configuration's.
     assert ja["bibtex_bibfiles"] == en["bibtex_bibfiles"]
-    assert ja["sphinx"]["config"]["latex_elements"] == en["sphinx"]["config"]["latex_elements"]
+    # LaTeX: the English preamble, plus what the Japanese PDF adds (A4, its own chapter
+    # openers and running feet in book/_ext/latex/jabook.sty).
+    ja_latex, en_latex = (
+        ja["sphinx"]["config"]["latex_elements"],
+        en["sphinx"]["config"]["latex_elements"],
+    )
+    assert ja_latex["preamble"] == en_latex["preamble"]
+    assert {k: v for k, v in ja_latex.items() if k not in en_latex} == {
+        "papersize": "a4paper",
+        "fncychap": "",
+        "extrapackages": "\\usepackage{jabook}",
+    }
     for name, folder in ja["sphinx"]["local_extensions"].items():
         assert folder == str(ROOT / en["sphinx"]["local_extensions"][name])
 
@@ -62,3 +74,74 @@ def test_query_splitter_carries_the_python_splitters_tables():
         assert f'"{name}"' in js
     assert str(DefaultSplitter.BIAS__) in js
     assert "var splitQuery" in js
+
+
+# The Japanese edition's page chrome (book/_ext/locale/ja/LC_MESSAGES/sphinx.po).
+CHROME_PO = ROOT / "book" / "_ext" / "locale" / "ja" / "LC_MESSAGES" / "sphinx.po"
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+
+def _chrome_catalogue() -> dict[str, str]:
+    from babel.messages.pofile import read_po
+
+    with CHROME_PO.open("rb") as f:
+        return {m.id: m.string for m in read_po(f) if m.id}
+
+
+def _template_msgids() -> set[str]:
+    """Every message the book's templates translate: ``_('...')`` and ``{% trans %}``."""
+    found = set()
+    for path in (ROOT / "book" / "_templates").glob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        for single, double in re.findall(r"""_\(\s*'([^']+)'\s*\)|_\(\s*"([^"]+)"\s*\)""", text):
+            found.add(single or double)
+        for body in re.findall(r"{%\s*trans\b[^%]*%}(.*?){%\s*endtrans\s*%}", text, re.S):
+            found.add(re.sub(r"{{\s*(\w+)\s*}}", r"%(\1)s", " ".join(body.split())))
+    return found
+
+
+def _book_js_msgids() -> set[str]:
+    """The English strings book.js passes to its ``t()``."""
+    text = (ROOT / "book" / "_static" / "book.js").read_text(encoding="utf-8")
+    return set(re.findall(r"""\bt\(\s*"([^"]+)"\s*\)""", text))
+
+
+def test_chrome_catalogue_is_japanese_and_keeps_placeholders():
+    catalogue = _chrome_catalogue()
+    assert len(catalogue) >= 20
+    for english, japanese in catalogue.items():
+        # Japanese, or at least no English word left ("© %(copyright)s").
+        bare = re.sub(r"%\(\w+\)s", "", japanese)
+        assert JAPANESE.search(bare) or not re.search(r"[A-Za-z]{2,}", bare), english
+        placeholders = sorted(re.findall(r"%\(\w+\)s", english))
+        assert sorted(re.findall(r"%\(\w+\)s", japanese)) == placeholders, english
+
+
+def test_every_chrome_string_of_the_book_has_a_translation():
+    """Templates' messages and book.js's own strings are all in the chrome catalogue, and
+    editions.py hands book.js every one of its strings (a new string fails here)."""
+    catalogue = _chrome_catalogue()
+    templates = _template_msgids()
+    assert {"Toggle primary sidebar", "By %(author)s", "Main"} <= templates
+    script = _book_js_msgids()
+    assert {"Close", ".pdf (whole book)", "Enlarge the figure"} <= script
+    unsent = script - set(editions.BOOK_JS_MESSAGES)
+    assert unsent == set(), f"book.js strings editions.BOOK_JS_MESSAGES lacks: {unsent}"
+    missing = (templates | set(editions.BOOK_JS_MESSAGES)) - set(catalogue)
+    assert missing == set(), f"chrome strings with no Japanese: {missing}"
+
+
+def test_the_japanese_build_reads_the_chrome_catalogue_first(tmp_path):
+    target = tmp_path / "ja.yml"
+    editions.write_config("ja", target)
+    ja = yaml.safe_load(target.read_text(encoding="utf-8"))["sphinx"]["config"]["locale_dirs"]
+    en = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    pages = en["sphinx"]["config"]["locale_dirs"]
+    assert ja[: len(pages)] == pages, "the page catalogues come first"
+    assert ROOT / ja[-1] / "ja" / "LC_MESSAGES" / "sphinx.po" == CHROME_PO
+
+
+def test_switch_tooltips_are_in_the_language_of_their_page():
+    assert JAPANESE.search(editions.SWITCH_TITLE["ja"])
+    assert not re.search(r"[A-Za-z]", editions.SWITCH_TITLE["ja"])
+    assert not JAPANESE.search(editions.SWITCH_TITLE["en"])

@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import time
+import zlib
 
 import pytest
 from babel.messages.pofile import read_po
@@ -80,6 +81,7 @@ def built_pdfs(tmp_path_factory) -> dict:
             "edition": edition,
             "path": target,
             "pages": pages,
+            "info": info,
             "log": (latex / "book.log").read_text(encoding="utf-8", errors="replace"),
             "stderr": stderr,
             "text": _run("pdftotext", "-layout", str(target), "-"),
@@ -163,3 +165,85 @@ def test_save_two_pages_as_png(pdf):
         _run("pdftoppm", "-png", "-r", "80", "-singlefile", "-f", str(number), "-l", str(number),
              str(pdf["path"]), str(prefix))  # fmt: skip
         assert prefix.with_suffix(".png").stat().st_size > 10_000
+
+
+#: Each edition's paper as pdfinfo names it: A4 for the Japanese edition, as Japanese
+#: books are printed; the English edition keeps US Letter.
+PAPER = {"en": "letter", "ja": "A4"}
+
+
+def test_paper_size(pdf):
+    size = re.search(r"^Page size:\s+(.*)$", pdf["info"], re.M).group(1)
+    assert size.endswith(f"({PAPER[pdf['edition']]})"), size
+
+
+#: A text matrix that skews: ``a b c d e f Tm`` with b = 0 and c != 0. XeTeX's FakeSlant
+#: (fontspec's AutoFakeSlant) slants a face that has no italic this way; pdffonts cannot
+#: show it (the font is the upright one), so the test reads the page content streams.
+_NUMBER = rb"-?[\d.]+"
+_TM = re.compile(rb"(?<![\w.-])%s (%s) (%s) %s %s %s Tm" % ((_NUMBER,) * 6))
+
+
+def _skewed_text_matrices(path) -> int:
+    data, count = path.read_bytes(), 0
+    for match in re.finditer(rb"stream\r?\n", data):
+        end = data.find(b"endstream", match.end())
+        try:
+            content = zlib.decompressobj().decompress(data[match.end() : end])
+        except zlib.error:
+            continue
+        for b, c in _TM.findall(content):
+            count += float(b) == 0 and float(c) != 0
+    return count
+
+
+def test_no_faked_slant(pdf):
+    """Japanese in italics stays upright: no font set up with a fake slant, none drawn."""
+    log = re.sub(r"\n\(fontspec\)\s*", "", pdf["log"])  # fontspec wraps its messages
+    assert "FakeSlant" not in log and "slant=" not in log, "a font is slanted by XeTeX"
+    assert _skewed_text_matrices(pdf["path"]) == 0, "text drawn with a slanting matrix"
+
+
+def _nospace(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def test_japanese_chapter_labels_and_running_feet(built_pdfs):
+    """Each chapter opens with 第N章 over its title; no 「第 22 章. 用語集」 in the feet."""
+    text = built_pdfs["ja"]["text"]
+    flat = _nospace(text)
+    numbers = []
+    for page in CHAPTERS:
+        found = re.search(r"第(\d+)章" + re.escape(_nospace(_title(page, "ja"))), flat)
+        assert found, f"no 第N章 label over the opener of {page}"
+        numbers.append(int(found.group(1)))
+    assert numbers == sorted(set(numbers)) and numbers[0] == 1, numbers
+    assert not re.search(r"第\s*\d+\s*章\s*\.", text), "a period after the chapter label"
+
+
+#: Four or more Japanese characters each followed by a space: a letter-spaced line.
+_SPACED = re.compile(r"(?:[\u3040-\u30ff\u4e00-\u9fff] +){3,}[\u3040-\u30ff\u4e00-\u9fff]")
+
+
+def test_japanese_chapter_map_fits_one_page(built_pdfs):
+    """book/intro.md's chapter map: on one page, every chapter in it, nothing letter-spaced."""
+    pages = built_pdfs["ja"]["text"].split("\f")
+    header = "この章が答える問い"
+    page = next(p for p in pages if header in p)
+    for chapter in CHAPTERS:
+        # A row starts with the chapter's number and title (which may wrap in its cell).
+        number = int(chapter.split("/")[-1].split("_")[0])
+        start = r"\s*".join(map(re.escape, _nospace(_title(chapter, "ja"))[:3]))
+        assert re.search(rf"^\s*{number}\s+{start}", page, re.M), f"{chapter}: not on the page"
+    assert "読了時間" in page, "the column head 読了時間 is broken over lines"
+    assert not _SPACED.search(page), _SPACED.search(page).group(0)
+
+
+def test_japanese_index(built_pdfs):
+    """The index: Sphinx's "module" entries in Japanese, no letter-spaced entry."""
+    pages = built_pdfs["ja"]["text"].split("\f")
+    start = next(i for i, p in enumerate(pages) if re.search(r"^\s*索引\s*$", p, re.M))
+    index = "\n".join(pages[start:])
+    assert not re.search(r"^\s*module\b", index, re.M), "an index entry reads 'module'"
+    assert "モジュール" in index
+    assert not _SPACED.search(index), _SPACED.search(index).group(0)

@@ -13,7 +13,15 @@ extension this module:
   index was segmented (Sphinx's ``DefaultSplitter``, a TinySegmenter port): the browser
   otherwise splits a query only at spaces, and 確率 inside 確率的 is never found;
 - says, on the Japanese edition's notebook download button, that the notebook is English;
-- fills the search page's result count message, which Sphinx's Japanese catalogue leaves empty.
+- fills the search page's result count message, which Sphinx's Japanese catalogue leaves empty;
+- translates the page chrome the packages' catalogues miss. The messages live in
+  ``book/_ext/locale/ja/LC_MESSAGES/sphinx.po`` (domain ``sphinx``), which the Japanese
+  configuration lists in ``locale_dirs`` so that Sphinx compiles it at the start of the
+  build and prefers it to its own and the themes' catalogues; templates that hard-code
+  English are overridden in ``book/_templates`` with the same English as msgids. From
+  that catalogue this module also hands ``book.js`` its messages
+  (``window.BOOK_MESSAGES``), fills MyST-NB's hard-coded ``aria-label`` of hidden cells
+  and titles the English-only API page in the page's language (it has no catalogue).
 
 As a script it writes an edition's full configuration (``_config.yml`` with the edition's
 settings merged in) for ``jupyter-book build --config``::
@@ -28,6 +36,7 @@ import json
 import sys
 from pathlib import Path
 
+from docutils import nodes
 from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.transforms import SphinxTransform
@@ -37,8 +46,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 #: Each edition: (folder under the site root, name of the language in that language).
 EDITIONS = {"en": ("", "English"), "ja": ("ja/", "日本語")}
-#: What the switch button says, in the language of the page it is on.
-SWITCH_TITLE = {"en": "Read this page in {name}", "ja": "このページを{name}で読む"}
+#: What the switch button's tooltip says, in the language of the page it is on (the
+#: button's label is the other language's own name: English, 日本語).
+SWITCH_TITLE = {"en": "Read this page in Japanese", "ja": "このページを英語で読む"}
 NOTEBOOK_TOOLTIP = {
     "ja": "ノートブック（英語版）をダウンロード：コードと出力はこのページと同じです",
 }
@@ -74,7 +84,7 @@ def link_editions(app: Sphinx, pagename: str, templatename: str, context: dict, 
         "href": edition_url(pagename, here, there),
         "lang": there,
         "name": name,
-        "title": SWITCH_TITLE[here].format(name=name),
+        "title": SWITCH_TITLE[here],
     }
     alternates = "".join(
         f'\n<link rel="alternate" hreflang="{lang}" href="{edition_url(pagename, here, lang)}">'
@@ -180,9 +190,68 @@ def fill_ui_messages(app: Sphinx, exception: Exception | None) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+#: Messages of ``book/_static/book.js`` (its own and sphinx-copybutton's), translated from
+#: the chrome catalogue and handed to the script as ``window.BOOK_MESSAGES``.
+BOOK_JS_MESSAGES = (
+    "Download the whole book as a PDF",
+    ".pdf (whole book)",
+    "All notebooks, dropmini and the exact set-up, in one zip",
+    "all notebooks (.zip)",
+    "Enlarged figure",
+    "Close",
+    "Enlarge the figure",
+    "Toggle hidden content",
+    "Copy",
+    "Copy to clipboard",
+    "Copied!",
+    "Failed to copy",
+)
+
+#: Titles of the pages that stay English (no catalogue), in each translated edition: the
+#: sidebar, the page's heading and every ``{doc}`` link to it use the title.
+PAGE_TITLES = {"ja": {"book/api": "API リファレンス"}}
+
+
+def chrome_messages(app: Sphinx, config) -> None:
+    """Give ``book.js`` its messages in this edition's language (none in English)."""
+    if config.language == "en":
+        return
+    from sphinx.locale import _
+
+    table = {m: str(_(m)) for m in BOOK_JS_MESSAGES}
+    table = {m: t for m, t in table.items() if t != m}
+    body = f"window.BOOK_MESSAGES = {json.dumps(table, ensure_ascii=False)};"
+    app.add_js_file(None, body=body, priority=200)
+
+
+class TitleEnglishOnlyPages(SphinxTransform):
+    """Title a page that stays English (``PAGE_TITLES``) in the edition's language."""
+
+    default_priority = 101
+
+    def apply(self, **kwargs) -> None:
+        title = PAGE_TITLES.get(self.config.language, {}).get(self.env.docname)
+        for node in list(self.document.findall(nodes.title))[:1] if title else []:
+            node.children = [nodes.Text(title)]
+
+
+def hidden_cell_label(app: Sphinx, pagename: str, templatename: str, context, doctree):
+    """MyST-NB writes ``aria-label="Toggle hidden content"`` into the page: translate it."""
+    from sphinx.locale import _
+
+    english = "Toggle hidden content"
+    label = str(_(english))
+    body = context.get("body")
+    if app.config.language != "en" and label != english and body:
+        context["body"] = body.replace(f'aria-label="{english}"', f'aria-label="{label}"')
+
+
 def setup(app: Sphinx) -> dict:
     """Register the editions' links, caption translation and Japanese query splitter."""
     app.add_transform(TranslateTocCaptions)
+    app.add_transform(TitleEnglishOnlyPages)
+    app.connect("config-inited", chrome_messages)
+    app.connect("html-page-context", hidden_cell_label)
     app.connect("builder-inited", japanese_query_splitter)
     app.connect("html-page-context", link_editions)
     app.connect("html-page-context", notebook_download_note, priority=600)

@@ -1,10 +1,29 @@
 // The book's own script: menus at every width, the whole-book PDF and the notebook
 // bundle in the download menu, figures a phone can read, and search snippets without raw
-// TeX or tracebacks. No network, no dependencies.
+// TeX or tracebacks; the link to the other edition keeps the place on the page. No
+// network, no dependencies.
 "use strict";
 
 const onReady = (fn) =>
   document.readyState === "loading" ? document.addEventListener("DOMContentLoaded", fn) : fn();
+
+// 0. Messages. The English ones are written below; a translated edition's build gives
+// their translations as window.BOOK_MESSAGES (book/_ext/editions.py, from the chrome
+// catalogue book/_ext/locale/<language>/LC_MESSAGES/sphinx.po).
+const MESSAGES = window.BOOK_MESSAGES || {};
+const t = (english) => MESSAGES[english] ?? english;
+
+// sphinx-copybutton (loaded before this script) knows no Japanese and falls back to its
+// English tooltips; give it the page's language before it adds its buttons (on load).
+if (typeof messages === "object" && typeof locale === "string" && messages.en) {
+  const lang = document.documentElement.lang;
+  const en = { copy: "Copy", copy_to_clipboard: "Copy to clipboard",
+    copy_success: "Copied!", copy_failure: "Failed to copy" };
+  if (lang && !messages[lang] && t("Copy") !== "Copy") {
+    messages[lang] = Object.fromEntries(Object.entries(en).map(([k, v]) => [k, t(v)]));
+    locale = lang; // copybutton.js's own global
+  }
+}
 
 // 1. Sidebar toggles that work at every width.
 // pydata-sphinx-theme 0.17.1 binds its "open the drawer" handler with
@@ -41,10 +60,10 @@ onReady(() => {
     const link = document.createElement("a");
     link.className = button.className;
     link.href = root + window.DROPOUT_BOOK_PDF;
-    link.title = "Download the whole book as a PDF";
+    link.title = t("Download the whole book as a PDF");
     link.setAttribute("download", "dropout-verified.pdf");
     link.innerHTML = button.innerHTML;
-    link.querySelector(".btn__text-container").textContent = ".pdf (whole book)";
+    link.querySelector(".btn__text-container").textContent = t(".pdf (whole book)");
     button.replaceWith(link);
   }
 });
@@ -62,8 +81,8 @@ onReady(() => {
     link.removeAttribute("target");
     link.setAttribute("download", "");
     link.classList.replace("btn-download-source-button", "btn-download-bundle-button");
-    link.title = "All notebooks, dropmini and the exact set-up, in one zip";
-    link.querySelector(".btn__text-container").textContent = "all notebooks (.zip)";
+    link.title = t("All notebooks, dropmini and the exact set-up, in one zip");
+    link.querySelector(".btn__text-container").textContent = t("all notebooks (.zip)");
     const icon = link.querySelector(".btn__icon-container i");
     if (icon) icon.className = "fas fa-file-zipper";
     menu.append(item);
@@ -76,12 +95,12 @@ onReady(() => {
   if (!images.length) return;
   const dialog = document.createElement("dialog");
   dialog.className = "figure-zoom";
-  dialog.setAttribute("aria-label", "Enlarged figure");
+  dialog.setAttribute("aria-label", t("Enlarged figure"));
   const big = document.createElement("img");
   const close = document.createElement("button");
   close.type = "button";
   close.className = "figure-zoom__close";
-  close.textContent = "Close";
+  close.textContent = t("Close");
   dialog.append(close); // the image joins on first use: an <img> without src counts as broken
   document.body.append(dialog);
   close.addEventListener("click", () => dialog.close());
@@ -90,7 +109,7 @@ onReady(() => {
     img.classList.add("zoomable");
     img.tabIndex = 0;
     img.setAttribute("role", "button");
-    img.title = "Enlarge the figure";
+    img.title = t("Enlarge the figure");
     const open = () => {
       big.src = img.currentSrc || img.src;
       big.alt = img.alt;
@@ -138,4 +157,33 @@ onReady(() => {
     });
     return original(doc.documentElement.outerHTML, anchor);
   };
+});
+
+// 5. The link to the other edition (book/_templates/edition-switch.html) leads to the
+// same place: the section ids are the same in both editions, so the #fragment is kept,
+// and so is the query (?q= on the search page, ?highlight= after a search). Updated on
+// load, on each change of the fragment and at the click itself.
+onReady(() => {
+  const link = document.querySelector("a.edition-switch");
+  if (!link) return;
+  const target = link.getAttribute("href");
+  const follow = () => {
+    link.setAttribute("href", target + window.location.search + window.location.hash);
+  };
+  follow();
+  window.addEventListener("hashchange", follow);
+  link.addEventListener("click", follow);
+});
+
+// 6. Labels that other extensions write from JavaScript in English: sphinx-togglebutton's
+// button on collapsed admonitions (its hint text is translated, its aria-label not) and
+// the icon of sphinx-copybutton's buttons (its <title>, made before the step above).
+onReady(() => {
+  const english = "Toggle hidden content";
+  for (const el of document.querySelectorAll(`[aria-label="${english}"]`)) {
+    el.setAttribute("aria-label", t(english));
+  }
+  for (const title of document.querySelectorAll(".copybtn svg title")) {
+    title.textContent = t(title.textContent);
+  }
 });
