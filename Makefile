@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 JB_FLAGS := -W -n --keep-going --builder html
 
 .PHONY: help venv book i18n-update check test lint notebooks lab bench clean
-FAST := -m "not slow and not notebooks and not book and not browser and not pdf and not bundle"
+FAST := -m "not slow and not grid and not notebooks and not book and not browser and not pdf and not bundle"
 
 help:
 	@echo "make book       build the HTML book, both editions, into _build/html (clean build)"

@@ -40,6 +40,7 @@ def grid():
             )  # fmt: skip
 
 
+@pytest.mark.grid
 @pytest.mark.parametrize("dtype,shape,layout,p,seed", list(grid()))
 def test_same_run_as_both_references(dtype, shape, layout, p, seed):
     x = make_input(shape, dtype, layout, seed=seed, specials=True)

@@ -12,7 +12,7 @@ from helpers import ROOT
 QUICKSTART = ROOT / "book" / "quickstart"
 
 
-@pytest.mark.parametrize("capability", [None, "default"])
+@pytest.mark.parametrize("capability", [None, pytest.param("default", marks=pytest.mark.grid)])
 def test_quick_start_prints_the_output_shown_on_the_landing_page(capability):
     env = {k: v for k, v in os.environ.items() if k != "ATEN_CPU_CAPABILITY"}
     if capability:

@@ -725,6 +725,7 @@ def assert_refused_before_drawing(ours: Run, x: torch.Tensor, p: object) -> None
     assert dropmini.same_bits(ours.input_after, x), "a refused call changed its input"
 
 
+@pytest.mark.grid
 @pytest.mark.filterwarnings("ignore:Casting complex values to real")
 @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
 @pytest.mark.parametrize("kind", list(P_KINDS))
@@ -753,6 +754,7 @@ def test_p_types_are_torch_s_types(name, kind, training):
         assert ours.message == "dropout probability has to be between 0 and 1, but got nan"
 
 
+@pytest.mark.grid
 @pytest.mark.filterwarnings("ignore:Casting complex values to real")
 @pytest.mark.parametrize("kind", list(P_KINDS))
 @pytest.mark.parametrize("name", list(MODULES))
@@ -815,6 +817,7 @@ def dtype_cases():
         )
 
 
+@pytest.mark.grid
 @pytest.mark.parametrize("caller,dtype,p,training,inplace", list(dtype_cases()))
 def test_non_float_input_does_what_torch_does_or_says_what_torch_does(
     caller, dtype, p, training, inplace
