@@ -131,10 +131,10 @@ compat:
 # every notebook, the equality tests, the canaries) in a Debian bookworm arm64 root run by
 # qemu-user-static, with the registry's aarch64 wheels (about 3 GB in _build/arm64), one
 # notebook at a time with a timeout; its row goes into book/compat/results.csv. Needs root
-# (apt-get, mount, chroot). The first run takes about half an hour to set up; a pass over the
-# 21 notebooks of 2026-12-02 took 80 minutes without chapters 10 and 11, which train networks
-# and run last (tests/compat/arm64.py, LONG). DEADLINE=HH:MM (UTC) stops it then and records
-# what ran.
+# (apt-get, mount, chroot). The first run takes about half an hour to set up; on 2026-12-02, 23
+# notebooks took 85 minutes (0.4-14 each) and the equality tests 18; chapters 10 and 11, which
+# train networks, run last with longer timeouts (tests/compat/arm64.py, LONG). DEADLINE=HH:MM
+# (UTC) stops it then and records what ran.
 .PHONY: compat-arm64
 compat-arm64:
 	$(PYTHON) tests/compat/arm64.py all $(if $(DEADLINE),--deadline $(DEADLINE))

@@ -34,6 +34,7 @@ VERIFIED_TORCH = "2.13.0"
 #: of complex tensors) is in the table's notes.
 VERIFIED_RELEASES: dict[str, tuple[str, ...]] = {
     "x86_64": ("2.7.0", "2.10.0", "2.13.0", "2.15.0"),
+    "aarch64": ("2.13.0",),
 }
 
 #: The oldest release that draws the book's masks (pyproject.toml's ``torch>=``).
@@ -125,7 +126,7 @@ def advice(versions: Mapping[str, str], machine: str = "x86_64") -> str:
     Set-up OK: torch 2.10.0 on x86_64, checked to draw the same masks and give the same bits as
     2.13.0; a few cells print other versions or messages (see the verification page).
     >>> print(advice({"torch": "2.6.0", "dropmini": "0.1.0"}))  # doctest: +ELLIPSIS
-    torch 2.6.0 on x86_64 is installed; these outputs were verified with torch ... on x86_64.
+    torch 2.6.0 on x86_64 is installed; these outputs were verified with torch ... on aarch64.
     Releases before 2.7.0 draw other dropout masks: expect other masks and numbers.
     For the checked release: pip install torch==2.13.0
     """
