@@ -143,15 +143,14 @@ def _not_floating_message(name: str, dtype: torch.dtype) -> str:
     result, so its generator moves)
     >>> print(_not_floating_message("dropout", torch.complex64))  # doctest: +NORMALIZE_WHITESPACE
     dropout() draws a mask here and needs a floating-point tensor, but got dtype
-    torch.complex64; complex tensors are not supported (torch's dropout refuses them too, with
-    NotImplementedError from bernoulli_, before drawing)
+    torch.complex64; complex tensors are not supported
+
+    What torch does with a complex tensor depends on its release (2.7-2.13 refuse it before
+    drawing; 2.15 draws a mask and computes), so the message does not describe it.
     """
     head = f"{name}() draws a mask here and needs a floating-point tensor, but got dtype {dtype}"
     if dtype.is_complex:
-        return (
-            f"{head}; complex tensors are not supported (torch's dropout refuses them too, "
-            "with NotImplementedError from bernoulli_, before drawing)"
-        )
+        return f"{head}; complex tensors are not supported"
     return (
         f"{head}; convert it first, e.g. x.float() (torch's dropout draws the mask, then fails "
         "to cast the result, so its generator moves)"

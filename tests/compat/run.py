@@ -232,6 +232,14 @@ def chapters() -> list[str]:
     return [f"{name.removesuffix('.ipynb')}.ipynb" for name in listed]
 
 
+#: This machine has a CUDA toolkit (nvcc) and no GPU. The registry's wheels are CUDA builds,
+#: and at torch.compile's first C++ build ``torch.utils.cpp_extension`` finds the toolkit and
+#: logs "No CUDA runtime is found, using CUDA_HOME=..." to the cell's stderr, an output the
+#: pinned CPU build never makes. Empty CUDA_HOME and CUDA_PATH hide the toolkit from it (noise
+#: of this machine, so it is filtered here and not in the notebooks).
+NO_CUDA_TOOLKIT = dict(os.environ, CUDA_HOME="", CUDA_PATH="")
+
+
 def run_tests(python: Path, version: str, log: Path, notebooks: bool = True) -> dict[str, str]:
     """nbval over a snapshot of notebooks/, then the equality tests and canaries: one row."""
     out = WORK / f"results-{version}"
@@ -261,6 +269,7 @@ def run_tests(python: Path, version: str, log: Path, notebooks: bool = True) -> 
         ],
         log,
         cwd=out,
+        env=NO_CUDA_TOOLKIT,
     )
     say(f"torch {version}: equality tests and canaries")
     run([*common, "-n", "2", f"--junitxml={out / 'equality.xml'}", *EQUALITY], log, cwd=ROOT)
