@@ -12,6 +12,7 @@ FAST := -m "not slow and not grid and not notebooks and not book and not browser
 help:
 	@echo "make book       build the HTML book, both editions, into _build/html (clean build)"
 	@echo "make i18n-update  refresh the Japanese catalogues (book/locale/ja) after English edits"
+	@echo "make figures-ja  the Japanese twins of the notebooks' figures (book/locale/ja/figures)"
 	@echo "make pdf        build each edition's PDF into _build/pdf/ (needs TeX, see .ci/run)"
 	@echo "make check      lint and the fast unit tests (the inner loop, about 35 s)"
 	@echo "make test       lint, all tests, nbval natively and under generic kernels, book, browser"
@@ -51,6 +52,16 @@ i18n-update: $(STAMP)
 	$(BIN)/sphinx-intl update --pot-dir _build/i18n/_build/gettext --language ja --locale-dir book/locale --line-width 0
 	$(BIN)/python tests/test_translations.py || true
 
+# The Japanese edition's figures: executes a copy of each notebook that stores a figure and
+# has changed since (the notebooks are only read), translates each figure it draws
+# (dropmini/lab/figlang.py) and writes its twin and book/locale/ja/figures/manifest.json;
+# the Japanese build shows the twins. Run it after re-executing a notebook with figures;
+# tests/test_figures_ja.py fails until then. After a translation change it only renders.
+.PHONY: figures-ja
+figures-ja: export OMP_WAIT_POLICY := PASSIVE
+figures-ja: $(STAMP)
+	$(BIN)/python book/_ext/figures_ja.py
+
 # Whole-book PDF of each edition with JB1's LaTeX builder and XeLaTeX: _build/pdf/book.pdf
 # and book-ja.pdf. Needs Debian's latexmk texlive-xetex texlive-latex-extra
 # texlive-fonts-recommended texlive-lang-japanese fonts-freefont-otf fonts-noto-cjk
@@ -85,7 +96,8 @@ check: $(STAMP) lint
 # which the HTML build of the book tests then offers on its ".pdf" button. Unit tests and
 # notebooks run on two workers (pytest-xdist; --dist loadfile keeps a notebook's cells,
 # which share a kernel, on one worker); the book is built once, in the last step, for the
-# build and browser tests. tests/timed.py times each stage and prints the table at the end.
+# build and browser tests, which then run on two workers (tests/conftest.py: built_book).
+# tests/timed.py times each stage and prints the table at the end.
 TIMED := $(BIN)/python tests/timed.py
 # With two pytest workers on two cores, OpenMP's default spin-waiting between parallel regions
 # costs more than the work (a cell of ch18 took 30x longer under load). PASSIVE makes idle
@@ -97,7 +109,7 @@ test: $(STAMP) lint
 	$(TIMED) "unit and property tests" $(BIN)/python -m pytest -q -n 2 -m "not pdf and not book and not browser and not bundle and not notebooks"
 	$(TIMED) "bundle in a fresh venv, nbval natively" $(BIN)/python -m pytest -q -s -m bundle tests
 	$(TIMED) "nbval, generic kernels" ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE ONEDNN_MAX_CPU_ISA=SSE41 $(BIN)/python -m pytest -q -n 2 --dist loadfile --junitxml=_build/test-times/nbval-generic.xml notebooks
-	$(TIMED) "book build and browser, both editions" $(BIN)/python -m pytest -q -m "book or browser" tests
+	$(TIMED) "book build and browser, both editions" $(BIN)/python -m pytest -q -n 2 -m "book or browser" tests
 	@$(TIMED) --report
 
 notebooks: $(STAMP)
