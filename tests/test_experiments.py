@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
@@ -26,6 +27,42 @@ def test_fit_is_reproducible_and_learns():
     torch.manual_seed(0)
     other_seed = training.fit(training.make_mlp(1, 32, 0.2), reg, epochs=20, seed=2)
     assert other_seed != histories[0]  # the seed drives shuffling and masks
+
+
+@pytest.mark.parametrize("p,seed", [(0.1, 0), (0.3, 4)])
+def test_fit_gives_the_bits_of_adams_default_loop(monkeypatch, p, seed):
+    # fit runs Adam with foreach=True; the default on the CPU is a loop over the parameters.
+    # Chapter 11's networks (128 units, batch norm, batches of 8) trained both ways.
+    reg = data.make_sine_gap_data(n_train=40, noise=0.1, seed=0)
+    adam = torch.optim.Adam
+    trained = []
+    for foreach in (True, False):
+        monkeypatch.setattr(
+            training.torch.optim,
+            "Adam",
+            lambda params, lr, _foreach=foreach, **_: adam(params, lr=lr, foreach=_foreach),
+        )
+        torch.manual_seed(seed)
+        model = training.make_mlp(1, 128, p=p, depth=2, batch_norm=True)
+        history = training.fit(model, reg, epochs=30, batch_size=8, lr=3e-3, seed=seed)
+        monkeypatch.undo()
+        trained.append((history, [t.clone() for t in model.state_dict().values()]))
+    (history_a, state_a), (history_b, state_b) = trained
+    assert history_a == history_b
+    assert all(dropmini.same_bits(a, b) for a, b in zip(state_a, state_b, strict=True))
+
+
+def test_fit_asks_for_adams_foreach_code(monkeypatch):
+    seen = {}
+    adam = torch.optim.Adam
+
+    def spy(params, **kwargs):
+        seen.update(kwargs)
+        return adam(params, **kwargs)
+
+    monkeypatch.setattr(training.torch.optim, "Adam", spy)
+    training.fit(training.make_mlp(1, 8, 0.1), data.make_sine_gap_data(n_train=8), epochs=1)
+    assert seen.get("foreach") is True
 
 
 def test_single_thread_restores_the_thread_count():
