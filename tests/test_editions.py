@@ -6,6 +6,7 @@ import doctest
 import re
 import sys
 
+import pytest
 import yaml
 from helpers import ROOT
 
@@ -145,3 +146,70 @@ def test_switch_tooltips_are_in_the_language_of_their_page():
     assert JAPANESE.search(editions.SWITCH_TITLE["ja"])
     assert not re.search(r"[A-Za-z]", editions.SWITCH_TITLE["ja"])
     assert not JAPANESE.search(editions.SWITCH_TITLE["en"])
+
+
+# The Japanese glossary's headwords (book/_ext/glossary_ja.py) and the links to them.
+TERM_HEAD = re.compile(r'<dt id="(term-[^"]+)">([^<]*)')
+
+
+def test_glossary_ja_docstring_examples():
+    import glossary_ja
+
+    assert doctest.testmod(glossary_ja).failed == 0
+
+
+@pytest.mark.book
+def test_japanese_glossary_headwords_are_the_japanese_term_then_the_english(built_book):
+    html, _ = built_book
+    en = (html / "book" / "glossary.html").read_text(encoding="utf-8")
+    ja = (html / "ja" / "book" / "glossary.html").read_text(encoding="utf-8")
+    heads_en, heads_ja = dict(TERM_HEAD.findall(en)), dict(TERM_HEAD.findall(ja))
+    assert len(heads_en) >= 20 and heads_ja.keys() == heads_en.keys(), "the same anchors"
+    rows = (ROOT / "book" / "locale" / "ja" / "terms.tsv").read_text(encoding="utf-8")
+    rendering = {
+        line.split("\t")[0].lower(): line.split("\t")[1]
+        for line in rows.splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert heads_ja["term-Dropout"] == "ドロップアウト（Dropout）"
+    for anchor, english in heads_en.items():
+        japanese = rendering[english.lower()]
+        wanted = japanese if japanese.lower() == english.lower() else f"{japanese}（{english}）"
+        assert heads_ja[anchor] == wanted, anchor
+    assert "日本語：" not in ja and "Japanese:" in en
+    # The "Used in" lines survive: they find the terms by their English text.
+    assert ja.count('class="glossary-used-in"') == en.count('class="glossary-used-in"') > 0
+    # Every term link of a Japanese chapter lands on a headword of the Japanese glossary.
+    links = 0
+    for page in sorted((html / "ja" / "notebooks").glob("*.html")):
+        for anchor in re.findall(
+            r'href="\.\./book/glossary\.html#(term-[^"]+)"', page.read_text(encoding="utf-8")
+        ):
+            links += 1
+            assert anchor in heads_ja, (page.name, anchor)
+    assert links > 20
+
+
+def _glossary_doctree():
+    from docutils import nodes
+    from sphinx import addnodes
+
+    term = nodes.term("", "Dropout", ids=["term-Dropout"])
+    term += addnodes.index(entries=[("single", "Dropout", "term-Dropout", "main", None)])
+    item = nodes.definition_list_item("", term, nodes.definition("", nodes.paragraph(text="…")))
+    glossary = addnodes.glossary("", nodes.definition_list("", item))
+    glossary["used_in"] = True
+    return nodes.section("", glossary), term
+
+
+def test_glossary_ja_rewrites_the_headword_in_the_japanese_edition_only():
+    from types import SimpleNamespace
+
+    import glossary_ja
+
+    for language, wanted in (("ja", "ドロップアウト（Dropout）"), ("en", "Dropout")):
+        config = SimpleNamespace(language=language, glossary_uses_page="book/glossary")
+        tree, term = _glossary_doctree()
+        glossary_ja.japanese_headwords(SimpleNamespace(config=config), tree, "book/glossary")
+        assert term.astext() == wanted, language
+        assert term["ids"] == ["term-Dropout"], "the anchor stays the English edition's"
