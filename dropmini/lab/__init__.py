@@ -18,6 +18,8 @@ environment
     The set-up check that opens every chapter.
 experiments
     The channel-wise and alpha dropout experiments.
+figlang
+    The Japanese twin of a figure (the Japanese edition's figures, ``make figures-ja``).
 gpt
     A tiny nanoGPT-style model with dropmini's dropout inside.
 gradients
@@ -71,6 +73,7 @@ from dropmini.lab import (
     data,
     environment,
     experiments,
+    figlang,
     gpt,
     gradients,
     inverted,
@@ -98,6 +101,7 @@ __all__ = [
     "data",
     "environment",
     "experiments",
+    "figlang",
     "gpt",
     "gradients",
     "inverted",
