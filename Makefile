@@ -16,7 +16,7 @@ help:
 	@echo "make pdf        build each edition's PDF into _build/pdf/ (needs TeX, see .ci/run)"
 	@echo "make check      lint and the fast unit tests (the inner loop, about 35 s)"
 	@echo "make test       lint, all tests, nbval natively and under generic kernels, book, browser"
-	@echo "make notebooks  re-execute every notebook in place in a fresh kernel"
+	@echo "make notebooks  re-execute every notebook in place in a fresh kernel, then make figures-ja"
 	@echo "make lab        open JupyterLab on notebooks/"
 	@echo "make bench      run the benchmark (python -m dropmini.lab.bench)"
 	@echo "make clean      remove _build and caches (keeps .venv)"
@@ -97,6 +97,10 @@ check: $(STAMP) lint
 # notebooks run on two workers (pytest-xdist; --dist loadfile keeps a notebook's cells,
 # which share a kernel, on one worker); the book is built once, in the last step, for the
 # build and browser tests, which then run on two workers (tests/conftest.py: built_book).
+# Stages that leave a core idle part of the time run two at a time (timed.py --together):
+# the PDF builds (XeLaTeX uses one core per edition, and the English one ends first) beside
+# the unit tests, and the bundle's install (pip uses one core) and its nbval beside the
+# generic nbval pass. Nothing they check depends on the thread count or the load.
 # tests/timed.py times each stage and prints the table at the end.
 TIMED := $(BIN)/python tests/timed.py
 # With two pytest workers on two cores, OpenMP's default spin-waiting between parallel regions
@@ -105,15 +109,20 @@ TIMED := $(BIN)/python tests/timed.py
 test check notebooks: export OMP_WAIT_POLICY := PASSIVE
 test: $(STAMP) lint
 	@$(TIMED) --reset
-	$(TIMED) "PDF, both editions" $(BIN)/python -m pytest -q -m pdf tests
-	$(TIMED) "unit and property tests" $(BIN)/python -m pytest -q -n 2 -m "not pdf and not book and not browser and not bundle and not notebooks"
-	$(TIMED) "bundle in a fresh venv, nbval natively" $(BIN)/python -m pytest -q -s -m bundle tests
-	$(TIMED) "nbval, generic kernels" ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE ONEDNN_MAX_CPU_ISA=SSE41 $(BIN)/python -m pytest -q -n 2 --dist loadfile --junitxml=_build/test-times/nbval-generic.xml notebooks
+	$(TIMED) --together \
+	  "PDF, both editions" $(BIN)/python -m pytest -q -m pdf tests :: \
+	  "unit and property tests" $(BIN)/python -m pytest -q -n 2 -m "not pdf and not book and not browser and not bundle and not notebooks"
+	$(TIMED) --together \
+	  "bundle in a fresh venv, nbval natively" $(BIN)/python -m pytest -q -s -m bundle tests :: \
+	  "nbval, generic kernels" ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE ONEDNN_MAX_CPU_ISA=SSE41 $(BIN)/python -m pytest -q -n 2 --dist loadfile --junitxml=_build/test-times/nbval-generic.xml notebooks
 	$(TIMED) "book build and browser, both editions" $(BIN)/python -m pytest -q -n 2 -m "book or browser" tests
 	@$(TIMED) --report
 
+# The Japanese edition's figures are twins of the stored ones (make figures-ja), so they are
+# made again after the notebooks run.
 notebooks: $(STAMP)
 	cd notebooks && ../$(BIN)/jupyter execute --inplace --kernel_name=python3 *.ipynb
+	$(MAKE) --no-print-directory figures-ja
 
 # As root (Docker containers, many cloud notebooks) Jupyter refuses to start unless given
 # --allow-root, so make lab passes it then. The server listens on 127.0.0.1 only.

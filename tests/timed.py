@@ -4,11 +4,15 @@ Usage (from the Makefile)::
 
     python tests/timed.py --reset
     python tests/timed.py "stage name" [VAR=value ...] command [args ...]
+    python tests/timed.py --together "stage A" command ... :: "stage B" command ...
     python tests/timed.py --report
 
 Each stage runs ``command`` with the variables added to the environment and appends its
-wall time to ``_build/test-times/stages.tsv``. When a stage fails, the table so far is
-printed and its exit status returned. ``--report`` prints the stages, their total and the
+wall time to ``_build/test-times/stages.tsv``. ``--together`` starts two or more stages at
+once (one core each would leave the other idle, e.g. XeLaTeX beside the unit tests) and
+waits for all: the first stage's output streams, the others' is printed when they end. When
+a stage fails, the table so far is printed and the exit status returned. ``--report``
+prints the stages, the wall time of each group of stages run together, the total and the
 five slowest notebooks, read from the JUnit XML files the nbval runs write into
 ``_build/test-times/`` (``nbval-*.xml``: a notebook's time is the sum of its cells').
 """
@@ -19,6 +23,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from collections import defaultdict
@@ -30,15 +35,20 @@ STAGES = TIMES / "stages.tsv"
 
 def report() -> str:
     """The stage table and the five slowest notebooks, as text."""
-    lines = ["", "make test, stage by stage:", f"  {'stage':<44} {'seconds':>8}"]
-    total = 0.0
+    lines = ["", "make test, stage by stage:", f"  {'stage':<52} {'seconds':>8}"]
+    groups: dict[str, float] = {}
     if STAGES.is_file():
         for row in STAGES.read_text(encoding="utf-8").splitlines():
-            name, seconds, status = row.split("\t")
-            total += float(seconds)
+            name, seconds, status, group = (row.split("\t") + [""])[:4]
+            group = group or name
+            groups[group] = max(groups.get(group, 0.0), float(seconds))
             mark = "" if status == "0" else f"  (failed, exit {status})"
-            lines.append(f"  {name:<44} {float(seconds):>8.1f}{mark}")
-    lines.append(f"  {'total':<44} {total:>8.1f}")
+            beside = f"  (together: {group})" if group != name else ""
+            lines.append(f"  {name:<52} {float(seconds):>8.1f}{mark}{beside}")
+    for group, seconds in groups.items():
+        if " + " in group:
+            lines.append(f"  {'wall time, ' + group:<52} {seconds:>8.1f}")
+    lines.append(f"  {'total (wall time)':<52} {sum(groups.values()):>8.1f}")
     seconds: dict[tuple[str, str], float] = defaultdict(float)
     for xml in sorted(TIMES.glob("nbval-*.xml")):
         for case in ET.parse(xml).iter("testcase"):
@@ -47,27 +57,85 @@ def report() -> str:
     if seconds:
         lines.append("Five slowest notebooks (seconds, their cells summed):")
         slowest = sorted(seconds.items(), key=lambda item: -item[1])[:5]
-        lines += [f"  {nb:<44} {s:>8.1f}  ({run})" for (nb, run), s in slowest]
+        lines += [f"  {nb:<52} {s:>8.1f}  ({run})" for (nb, run), s in slowest]
     return "\n".join(lines)
+
+
+def _environment(argv: list[str]) -> tuple[dict[str, str], list[str]]:
+    """The environment with the leading ``VAR=value`` words added, and the command after them."""
+    env, argv = dict(os.environ), list(argv)
+    while argv and re.fullmatch(r"[A-Z_][A-Z0-9_]*=\S*", argv[0]):
+        key, value = argv.pop(0).split("=", 1)
+        env[key] = value
+    return env, argv
+
+
+def _record(name: str, seconds: float, status: int, group: str = "") -> None:
+    TIMES.mkdir(parents=True, exist_ok=True)
+    with STAGES.open("a", encoding="utf-8") as out:
+        out.write(f"{name}\t{seconds:.1f}\t{status}\t{group}\n")
 
 
 def run(name: str, argv: list[str]) -> int:
     """Run one stage and record its time; return its exit status."""
-    env = dict(os.environ)
-    while argv and re.fullmatch(r"[A-Z_][A-Z0-9_]*=\S*", argv[0]):
-        key, value = argv.pop(0).split("=", 1)
-        env[key] = value
+    env, argv = _environment(argv)
     print(f"==> {name}: {' '.join(argv)}", flush=True)
     start = time.perf_counter()
     status = subprocess.call(argv, env=env)
     seconds = time.perf_counter() - start
-    TIMES.mkdir(parents=True, exist_ok=True)
-    with STAGES.open("a", encoding="utf-8") as out:
-        out.write(f"{name}\t{seconds:.1f}\t{status}\n")
+    _record(name, seconds, status)
     print(f"==> {name}: {seconds:.1f} s", flush=True)
     if status != 0:
         print(report())
     return status
+
+
+def together(stages: list[tuple[str, list[str]]]) -> int:
+    """Run the stages at once, record each one's time; return the first non-zero status."""
+    group = " + ".join(name for name, _ in stages)
+    start = time.perf_counter()
+    running = []
+    for index, (name, argv) in enumerate(stages):
+        env, argv = _environment(argv)
+        print(f"==> {name} (together with the others of: {group}): {' '.join(argv)}", flush=True)
+        log = None if index == 0 else tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        process = subprocess.Popen(argv, env=env, stdout=log, stderr=log and subprocess.STDOUT)
+        running.append((name, process, log))
+    statuses = []
+    for name, process, log in running:
+        status = process.wait()
+        seconds = time.perf_counter() - start
+        if log is not None:
+            log.seek(0)
+            print(f"==> output of {name}:\n{log.read()}", end="", flush=True)
+            log.close()
+        _record(name, seconds, status, group)
+        print(f"==> {name}: {seconds:.1f} s (exit {status})", flush=True)
+        statuses.append(status)
+    failed = [s for s in statuses if s != 0]
+    if failed:
+        print(report())
+    return failed[0] if failed else 0
+
+
+def split_stages(argv: list[str]) -> list[tuple[str, list[str]]]:
+    """``"A" cmd ... :: "B" cmd ...`` as [("A", [cmd, ...]), ("B", [cmd, ...])].
+
+    Examples
+    --------
+    >>> split_stages(["A", "echo", "1", "::", "B", "X=2", "echo"])
+    [('A', ['echo', '1']), ('B', ['X=2', 'echo'])]
+    """
+    stages, current = [], []
+    for word in [*argv, "::"]:
+        if word != "::":
+            current.append(word)
+            continue
+        if len(current) < 2:
+            raise SystemExit("timed.py --together: each stage needs a name and a command")
+        stages.append((current[0], current[1:]))
+        current = []
+    return stages
 
 
 def main(argv: list[str]) -> int:
@@ -79,6 +147,8 @@ def main(argv: list[str]) -> int:
     if argv == ["--report"]:
         print(report())
         return 0
+    if argv[:1] == ["--together"]:
+        return together(split_stages(argv[1:]))
     return run(argv[0], argv[1:])
 
 

@@ -1,0 +1,54 @@
+"""tests/timed.py: the stage table of ``make test``, with stages run together."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+import timed
+
+PY = sys.executable
+
+
+@pytest.fixture
+def times(tmp_path, monkeypatch):
+    monkeypatch.setattr(timed, "TIMES", tmp_path)
+    monkeypatch.setattr(timed, "STAGES", tmp_path / "stages.tsv")
+    return tmp_path
+
+
+def test_stages_run_together_are_timed_each_and_counted_once_in_the_total(times, capsys):
+    sleep = [PY, "-c", "import time; time.sleep(0.6); print('slept')"]
+    quick = [PY, "-c", "print('quick')"]
+    assert timed.together([("slow", sleep), ("fast", quick)]) == 0
+    assert timed.run("after", quick) == 0
+    rows = [line.split("\t") for line in (times / "stages.tsv").read_text().splitlines()]
+    assert [r[0] for r in rows] == ["slow", "fast", "after"]
+    assert [r[3] for r in rows] == ["slow + fast", "slow + fast", ""]
+    slow, fast, after = (float(r[1]) for r in rows)
+    assert slow >= 0.6 and fast >= slow  # "fast" is waited for after "slow"
+    out = capsys.readouterr().out
+    assert "==> output of fast:\nquick\n" in out  # the second stage's output, printed whole
+    table = timed.report()
+    wall = next(line for line in table.splitlines() if "wall time, slow + fast" in line)
+    assert float(wall.split()[-1]) == pytest.approx(fast, abs=0.05)
+    total = next(line for line in table.splitlines() if "total (wall time)" in line)
+    assert float(total.split()[-1]) == pytest.approx(fast + after, abs=0.15)
+
+
+def test_a_failing_stage_fails_the_group_and_is_marked(times):
+    fail = [PY, "-c", "raise SystemExit(3)"]
+    ok = [PY, "-c", "pass"]
+    assert timed.together([("ok", ok), ("bad", fail)]) == 3
+    assert "(failed, exit 3)" in timed.report()
+
+
+def test_variables_before_the_command_reach_its_environment(times, capsys):
+    show = [PY, "-c", "import os; print(os.environ['STAGE_VALUE'])"]
+    assert timed.together([("a", ["STAGE_VALUE=1", *show]), ("b", ["STAGE_VALUE=2", *show])]) == 0
+    assert "==> output of b:\n2\n" in capsys.readouterr().out
+
+
+def test_a_stage_without_a_command_is_refused():
+    with pytest.raises(SystemExit):
+        timed.split_stages(["A", "::", "B", "echo"])
