@@ -17,7 +17,7 @@ import re
 import shutil
 import threading
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import pytest
 from conftest import ROOT, toc_pages
@@ -260,24 +260,49 @@ def test_phone_figure_enlarges_and_dark_mode(browser, served_book):
     log.assert_clean()
 
 
+#: Every result listed (the status line says how many) and every page result's snippet
+#: loaded: Sphinx fetches the pages for their snippets one by one after the list is shown;
+#: API objects (a description in a <span>) have no snippet.
+SEARCH_SETTLED = """() => {
+    const summary = document.querySelector('#search-results .search-summary');
+    const items = [...document.querySelectorAll('#search-results ul.search li')];
+    return /\\d/.test(summary?.innerText || '')
+        && items.every(li => li.querySelector(':scope > span, :scope > p.context'));
+}"""
+
+#: Each result: the link's path under the edition's folder (with its #anchor), its text,
+#: whether it is an API object and its snippet (null for API objects).
+SEARCH_RESULTS = """() => [...document.querySelectorAll('#search-results ul.search li')]
+    .map(li => ({
+        href: li.querySelector('a').getAttribute('href'),
+        title: li.querySelector('a').innerText,
+        object: li.querySelector(':scope > span') !== null,
+        snippet: li.querySelector(':scope > p.context')?.innerText ?? null,
+    }))"""
+
+
+def _search_results(page, base: str, edition: str, query: str) -> list[dict]:
+    """Search ``query`` in ``edition`` (``""`` or ``"ja/"``): its results once settled."""
+    page.goto(f"{base}/{edition}search.html?q={quote(query)}", wait_until="load")
+    page.wait_for_function(SEARCH_SETTLED, timeout=30_000)
+    return page.evaluate(SEARCH_RESULTS)
+
+
 @pytest.mark.parametrize(
     ("query", "title"),
     [
         ("inplace", "In-place dropout"),
         ("misconceptions", "Common misconceptions"),
         ("gradients", "Gradients through dropout"),
+        ("inverted dropout", "Original versus inverted dropout"),
     ],
 )
 def test_search_ranks_the_matching_chapter_first(browser, served_book, query, title):
     page = browser.new_page(viewport=DESKTOP)
     log = PageLog(page, served_book)
-    page.goto(f"{served_book}/search.html?q={query}", wait_until="load")
-    page.wait_for_function(
-        "() => /found \\d+ page/i.test(document.querySelector('#search-results')?.innerText || '')",
-        timeout=30_000,
-    )
-    hits = page.locator("#search-results ul.search li > a").all_inner_texts()
-    snippets = page.locator("#search-results ul.search li p.context").all_inner_texts()
+    results = _search_results(page, served_book, "", query)
+    hits = [r["title"] for r in results]
+    snippets = [r["snippet"] for r in results if r["snippet"] is not None]
     page.close()
     log.assert_clean()
     assert hits and hits[0] == title, hits
@@ -412,6 +437,84 @@ def test_japanese_search_splits_queries_like_the_index(browser, served_book):
     assert in_page == expected
     assert "ドロップアウト確率" not in terms and {"ドロップアウト", "確率"} <= set(terms)
     assert len(hits) >= 3, f"確率 (inside compounds such as 確率的) found only {hits}"
+
+
+#: Japanese queries that name a glossary term (a compound the index holds only in pieces,
+#: which nearly every page contains) and the page about the term. 逆ドロップアウト: the
+#: chapter whose title names it. ドロップアウト確率 (the glossary's "Drop probability",
+#: "PyTorch's `p`"): the chapter on the arguments p and inplace, which is about `p` (its
+#: default, allowed and extreme values) and introduces the term ("p ... すなわち
+#: ドロップアウト確率です"; inplace is left to the in-place chapter). 評価モード: the first
+#: chapter, whose section 訓練モードと評価モード explains the two modes. インプレース操作:
+#: the in-place chapter.
+JA_TERM_QUERIES = [
+    ("逆ドロップアウト", "notebooks/15_original_vs_inverted"),
+    ("ドロップアウト確率", "notebooks/02_arguments"),
+    ("評価モード", "notebooks/01_what_dropout_does"),
+    ("インプレース操作", "notebooks/04_inplace"),
+]
+
+
+@pytest.mark.parametrize(("query", "docname"), JA_TERM_QUERIES)
+def test_japanese_search_ranks_the_page_about_a_compound_first(
+    browser, served_book, query, docname
+):
+    page = browser.new_page(viewport=DESKTOP)
+    log = PageLog(page, served_book)
+    results = _search_results(page, served_book, "ja/", query)
+    page.close()
+    log.assert_clean()
+    top = [r["href"].split("#")[0] for r in results[:3]]
+    assert top and top[0] == f"{docname}.html", f"{query}: top three {top}"
+
+
+#: What the page chrome puts into a snippet taken from the whole main region: the
+#: header's download buttons (.pdf, .ipynb) and the heading of the page's contents. As
+#: words on their own (between spaces, the ends or the snippet's "..."): a URL's
+#: "paper.pdf" or prose's 「このページの目次も」 are text.
+SNIPPET_CHROME = re.compile(r"(?:^|[\s.…])(?:\.pdf|\.ipynb|目次|Contents)(?=[\s.…]|$)")
+
+
+def _bad_snippet(text: str | None, href: str) -> str | None:
+    """Why a page result's snippet is not text from the page, or None if it is."""
+    if text is None:
+        return "no snippet"
+    if SNIPPET_CHROME.search(text):
+        return f"page chrome: {SNIPPET_CHROME.search(text).group().strip()!r}"
+    visible = re.sub(r"[\s.…]", "", text)
+    # A glossary term's snippet is the term itself (its anchor holds only the term).
+    if len(visible) < (4 if "#term-" in href else 40):
+        return f"blank or nearly ({len(visible)} characters)"
+    return None
+
+
+@pytest.mark.parametrize(
+    ("edition", "query"),
+    [("", "inverted dropout"), ("", "inplace"), ("ja/", "逆ドロップアウト"),
+     ("ja/", "ドロップアウト確率"), ("ja/", "評価モード"), ("ja/", "inplace")],
+)  # fmt: skip
+def test_search_snippets_show_the_pages_text(browser, served_book, edition, query):
+    """Every page result's snippet is text of the page: no download buttons, no table of
+    contents, not blank. The same check flags the text Sphinx would cut snippets from
+    (the whole main region), so it can see the chrome."""
+    page = browser.new_page(viewport=DESKTOP)
+    log = PageLog(page, served_book)
+    results = _search_results(page, served_book, edition, query)
+    raw = page.evaluate(
+        """async (href) => {
+            const html = await (await fetch(href)).text();
+            const doc = new DOMParser().parseFromString(html, 'text/html');
+            return doc.querySelector('[role="main"]').textContent.replace(/\\s+/g, ' ');
+        }""",
+        CHAPTERS[0] + ".html",
+    )
+    page.close()
+    log.assert_clean()
+    assert _bad_snippet(raw[:240], "") is not None, f"the check misses the chrome in {raw[:240]}"
+    pages = [r for r in results if not r["object"]]
+    assert pages, f"{query}: no page results"
+    bad = {r["href"]: (_bad_snippet(r["snippet"], r["href"]), r["snippet"]) for r in pages}
+    assert {href: why for href, why in bad.items() if why[0]} == {}
 
 
 #: The page chrome a Japanese page may keep in Latin letters, on purpose: the switch's

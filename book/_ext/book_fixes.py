@@ -8,13 +8,18 @@
   check the exercise solutions): see :class:`PrintHiddenCells`.
 - The search scorer (``search_scorer.js`` next to this file) ranks a page whose
   title matches the query first; its path is made absolute here because Sphinx
-  opens it relative to the current directory.
+  opens it relative to the current directory. For a query that names a glossary term
+  in a translated edition's language, the search page also gets the page that
+  introduces the term (:func:`search_topics`), for queries no title answers.
 """
 
 from __future__ import annotations
 
+import json
 import platform
+import re
 import shutil
+import unicodedata
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -141,6 +146,68 @@ def pdf_flag(app: Sphinx, pagename: str, templatename: str, context: dict, doctr
         app.builder.add_js_file(None, body="window.DROPOUT_BOOK_PDF = 'book.pdf';")
 
 
+#: A glossary entry's name in the Japanese edition: ``*Japanese:* ドロップアウト確率 (as in
+#: the articles). ...`` under the English term (book/glossary.md).
+GLOSSARY_RENDERING = {"ja": re.compile(r"^(\S.*)\n[ \t]+\*Japanese:\*\s*([^\s(（.。]+)", re.M)}
+
+
+def reading_order(env) -> list[str]:
+    """Docnames in reading order: the root document, then its toctrees depth first."""
+    order: list[str] = []
+
+    def visit(docname: str) -> None:
+        if docname in order:
+            return
+        order.append(docname)
+        for child in env.toctree_includes.get(docname, []):
+            visit(child)
+
+    visit(env.config.root_doc)
+    return order
+
+
+def search_topics(app: Sphinx) -> dict[str, str]:
+    """For each glossary term, its name in this edition's language -> the page about it.
+
+    Japanese compounds such as ドロップアウト確率 are indexed as pieces (ドロップアウト, 確率)
+    that nearly every page contains, so the index cannot tell which page is about one.
+    The page taken to be about a term is the one that introduces it: the first page, in
+    reading order, that links to the term (``{term}``; collected by glossary_uses.py).
+    Keys are normalised as the scorer normalises a query (NFKC, lower case, letters and
+    digits only). Empty for the English edition, whose terms are words the index holds.
+    """
+    pattern = GLOSSARY_RENDERING.get(app.config.language)
+    glossary = getattr(app.config, "glossary_uses_page", None)
+    uses = getattr(app.env, "glossary_term_uses", None)
+    if pattern is None or glossary is None or uses is None:
+        return {}
+    source = Path(app.env.doc2path(glossary))
+    if not source.is_file():
+        return {}
+    order = [d for d in reading_order(app.env) if d != glossary]
+    topics = {}
+    for term, rendering in pattern.findall(source.read_text(encoding="utf-8")):
+        page = next((d for d in order if term.strip().lower() in uses.get(d, ())), None)
+        key = re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", rendering).lower())
+        if page and key:
+            topics[key] = page
+    return topics
+
+
+def search_topics_script(app: Sphinx, pagename: str, templatename: str, context, doctree):
+    """Give the search page the terms' pages and the glossary's docname (search_scorer.js)."""
+    if pagename != "search":
+        return
+    topics = search_topics(app)
+    if topics:
+        glossary = json.dumps(app.config.glossary_uses_page)
+        body = (
+            f"window.SEARCH_TOPICS = {json.dumps(topics, ensure_ascii=False)};"
+            f" window.SEARCH_GLOSSARY = {glossary};"
+        )
+        app.builder.add_js_file(None, body=body)
+
+
 def setup(app: Sphinx) -> dict:
     """Register the fixes with Sphinx."""
     app.connect("config-inited", configure)
@@ -148,5 +215,6 @@ def setup(app: Sphinx) -> dict:
     app.connect("write-started", drop_duplicate_inline_scripts)
     app.connect("doctree-resolved", caption_alt_text)
     app.connect("html-page-context", pdf_flag)
+    app.connect("html-page-context", search_topics_script)
     app.connect("build-finished", copy_pdf)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -13,6 +13,8 @@ extension this module:
   index was segmented (Sphinx's ``DefaultSplitter``, a TinySegmenter port): the browser
   otherwise splits a query only at spaces, and 確率 inside 確率的 is never found;
 - says, on the Japanese edition's notebook download button, that the notebook is English;
+- shows, in the Japanese edition, the Japanese twin of each notebook figure
+  (``book/_ext/figures_ja.py``, ``make figures-ja``) in place of the English one;
 - fills the search page's result count message, which Sphinx's Japanese catalogue leaves empty;
 - translates the page chrome the packages' catalogues miss. The messages live in
   ``book/_ext/locale/ja/LC_MESSAGES/sphinx.po`` (domain ``sphinx``), which the Japanese
@@ -246,6 +248,26 @@ def hidden_cell_label(app: Sphinx, pagename: str, templatename: str, context, do
         context["body"] = body.replace(f'aria-label="{english}"', f'aria-label="{label}"')
 
 
+def japanese_figures(app: Sphinx, docname: str, source: list[str]) -> None:
+    """In the Japanese edition, read each notebook with its figures' Japanese twins.
+
+    The twins (``book/locale/ja/figures``, ``make figures-ja``) replace the English PNGs
+    of the outputs they were made from; ``book/_ext/figures_ja.py`` has the rest.
+    """
+    if app.config.language != "ja" or not docname.startswith("notebooks/"):
+        return
+    if str(Path(__file__).parent) not in sys.path:
+        sys.path.insert(0, str(Path(__file__).parent))
+    from figures_ja import MANIFEST, swap_images
+    from sphinx.util import logging
+
+    source[0], used, problems = swap_images(source[0], docname.split("/")[-1])
+    for path in [MANIFEST, *used]:
+        app.env.note_dependency(str(path))
+    for problem in problems:
+        logging.getLogger(__name__).warning(problem, location=docname)
+
+
 def setup(app: Sphinx) -> dict:
     """Register the editions' links, caption translation and Japanese query splitter."""
     app.add_transform(TranslateTocCaptions)
@@ -256,6 +278,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("html-page-context", link_editions)
     app.connect("html-page-context", notebook_download_note, priority=600)
     app.connect("build-finished", fill_ui_messages)
+    app.connect("source-read", japanese_figures)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 

@@ -1,7 +1,7 @@
 // The book's own script: menus at every width, the whole-book PDF and the notebook
-// bundle in the download menu, figures a phone can read, and search snippets without raw
-// TeX or tracebacks; the link to the other edition keeps the place on the page. No
-// network, no dependencies.
+// bundle in the download menu, figures a phone can read, and search snippets of the
+// page's own text (no page chrome, raw TeX or tracebacks); the link to the other edition
+// keeps the place on the page. No network, no dependencies.
 "use strict";
 
 const onReady = (fn) =>
@@ -126,9 +126,15 @@ onReady(() => {
   }
 });
 
-// 4. Search snippets: Sphinx cuts the snippet from the page's text, which shows TeX
-// source such as \(1/(1-p)\) and traceback lines. Drop tracebacks and write math as
-// plain text before the text is taken.
+// 4. Search snippets: Sphinx cuts the snippet from the text of the page's whole main
+// region ([role="main"]), which with sphinx-book-theme also holds the header's download
+// buttons (".pdf", ".ipynb"), the print-only and the sidebar's table of contents
+// ("Contents", 「目次」), the previous/next links and the footer; it keeps the HTML's
+// runs of blank lines, which can fill the 240 characters it shows; and it shows TeX
+// source such as \(1/(1-p)\) and traceback lines. Here the text is the article alone,
+// without tracebacks, with math written as plain text and white space collapsed. The
+// snippet starts near the whole query where the page has it (逆ドロップアウト, not only
+// its piece ドロップアウト), else near the first search word found, else at the top.
 const TEX_SYMBOLS = {
   alpha: "α", beta: "β", sigma: "σ", mu: "μ", lambda: "λ", epsilon: "ε", theta: "θ",
   cdot: "·", times: "×", le: "≤", leq: "≤", ge: "≥", geq: "≥", approx: "≈", neq: "≠",
@@ -146,16 +152,41 @@ const texToText = (tex) =>
     .replace(/\s+/g, " ")
     .trim();
 
+const SNIPPET_LENGTH = 240;
+const SNIPPET_BEFORE = 80; // characters shown before the match
+
 onReady(() => {
   if (typeof Search === "undefined" || !Search.htmlToText) return;
   const original = Search.htmlToText;
   Search.htmlToText = (htmlString, anchor) => {
     const doc = new DOMParser().parseFromString(htmlString, "text/html");
+    const main = doc.querySelector('[role="main"]');
+    const article = main && main.querySelector("article");
+    if (article) main.replaceChildren(article); // only the page's own text
     doc.querySelectorAll(".traceback, .output.error").forEach((el) => el.remove());
     doc.querySelectorAll(".math").forEach((el) => {
-      el.textContent = texToText(el.textContent);
+      el.textContent = ` ${texToText(el.textContent)} `;
     });
-    return original(doc.documentElement.outerHTML, anchor);
+    return original(doc.documentElement.outerHTML, anchor).replace(/\s+/g, " ").trim();
+  };
+  Search.makeSearchSummary = (htmlText, keywords, anchor) => {
+    const text = Search.htmlToText(htmlText, anchor);
+    if (text === "") return null;
+    const lower = text.toLowerCase();
+    const query = (new URLSearchParams(window.location.search).get("q") || "")
+      .toLowerCase().trim();
+    const phrases = [query, query.replace(/\s+/g, "")].filter((p) => p.length > 1);
+    const words = [...keywords].map((k) => k.toLowerCase());
+    const found = (list) => list.map((w) => lower.indexOf(w)).filter((i) => i > -1);
+    const at = found(phrases)[0] ?? Math.min(...found(words), text.length);
+    let start = at < text.length ? Math.max(at - SNIPPET_BEFORE, 0) : 0;
+    const space = text.indexOf(" ", start); // start at a word, where there are spaces
+    if (start > 0 && space > -1 && space < at) start = space + 1;
+    const summary = document.createElement("p");
+    summary.classList.add("context");
+    summary.textContent = (start > 0 ? "..." : "") + text.substr(start, SNIPPET_LENGTH).trim()
+      + (start + SNIPPET_LENGTH < text.length ? "..." : "");
+    return summary;
   };
 });
 
