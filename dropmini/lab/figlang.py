@@ -254,12 +254,19 @@ _WORD = re.compile(r"[A-Za-z]{2}")
 
 
 class MissingTranslations(LookupError):
-    """Figure texts with words and no Japanese in :data:`JA` or :data:`PATTERNS`."""
+    """Figure texts with words and no Japanese in :data:`JA` or :data:`PATTERNS`.
+
+    Examples
+    --------
+    >>> print(MissingTranslations(["loss", "accuracy", "loss"]))
+    no Japanese for 2 figure texts: 'accuracy', 'loss'
+    """
 
     def __init__(self, texts: Iterable[str]) -> None:
         self.texts = sorted(set(texts))
         listed = ", ".join(repr(t) for t in self.texts)
-        super().__init__(f"no Japanese for {len(self.texts)} figure text: {listed}")
+        plural = "" if len(self.texts) == 1 else "s"
+        super().__init__(f"no Japanese for {len(self.texts)} figure text{plural}: {listed}")
 
 
 def needs_translation(text: str) -> bool:
@@ -471,6 +478,11 @@ def japanese_font() -> str:
     """The file of :data:`FONT`, registered with matplotlib if its font cache predates it.
 
     Raises ``LookupError`` if the font is not installed (Debian: ``fonts-noto-cjk``).
+
+    Examples
+    --------
+    >>> Path(japanese_font()).name.startswith("NotoSansCJK")
+    True
     """
     try:
         return font_manager.findfont(FONT, fallback_to_default=False)
