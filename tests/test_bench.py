@@ -15,6 +15,7 @@ from dropmini.lab import bench
 from dropmini.lab.ops import RecordOps
 
 
+@pytest.mark.slow  # times every contender at two sizes
 def test_measure_reports_every_contender_and_exact_bytes():
     results = bench.measure(4096, repeat=2)
     by_name = {m.name: m for m in results}
@@ -208,6 +209,7 @@ def test_bool_mask_contender_has_torchs_bits_and_gradient():
     assert all(torch.equal(a, b) for a, b in zip(*runs, strict=True))
 
 
+@pytest.mark.slow  # runs the frontier measurement
 def test_steps_and_bytes_by_size_and_series():
     steps = bench.dropout_steps(64)
     x = torch.ones(64)

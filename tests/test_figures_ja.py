@@ -153,6 +153,7 @@ def test_a_text_without_japanese_is_refused_by_name_and_nothing_changes():
     plt.close(fig)
 
 
+@pytest.mark.slow  # renders a figure twice
 def test_twin_png_has_the_english_size_and_dpi_and_japanese_glyphs():
     import io
 
