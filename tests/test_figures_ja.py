@@ -131,7 +131,7 @@ def test_translate_figure_translates_every_word_and_keeps_numbers():
     figlang.translate_figure(fig)
     assert fig.get_suptitle() == "完全なネットワーク"
     assert [t.get_text() for t in left.get_legend().get_texts()] == ["訓練データ", "真の関数"]
-    assert left.get_title() == "シード 3：ゼロ 150 個"
+    assert left.get_title() == "シード 3：ゼロ150個"
     assert (left.get_xlabel(), left.get_ylabel()) == ("エポック", "分散")
     fig.canvas.draw()  # tick labels are drawn again: the Japanese must survive a draw
     assert [t.get_text() for t in right.get_xticklabels()] == ["入力", "出力"]

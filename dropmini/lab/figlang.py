@@ -15,7 +15,7 @@ Examples
 >>> translate("column")
 '列'
 >>> translate("seed 3: 150 zeros")
-'シード 3：ゼロ 150 個'
+'シード 3：ゼロ150個'
 >>> translate("p = 0.5")
 'p = 0.5'
 >>> translate("an English label")
@@ -131,7 +131,7 @@ JA: dict[str, str] = {
     "true function": "真の関数",
     "training data": "訓練データ",
     # ch12
-    "retention probability (the 2014 paper’s p)": "保持確率（2014 年の論文の p）",
+    "retention probability (the 2014 paper’s p)": "保持確率（2014年の論文の p）",
     "nn.Dropout(p): drop probability": "nn.Dropout(p)：ドロップアウト確率",
     "hidden units": "隠れユニット",
     "inputs": "入力",
@@ -145,7 +145,7 @@ JA: dict[str, str] = {
     "forward + backward (ms)": "順伝播 + 逆伝播（ms）",
     # ch14
     "element (order of drawing)": "要素（抽出の順）",
-    "u = low 53 bits / 2**53": "u = 下位 53 ビット / 2**53",
+    "u = low 53 bits / 2**53": "u = 下位53ビット / 2**53",
     "u < q: kept": "u < q：保持",
     "u ≥ q: dropped": "u ≥ q：ドロップ",
     # ch15
@@ -165,7 +165,7 @@ JA: dict[str, str] = {
     # ch17
     "key position": "キーの位置",
     "query position": "クエリの位置",
-    "softmax weights": "softmax の重み",
+    "softmax weights": "ソフトマックスの重み",
     "after dropout": "ドロップアウト後",
     "weight": "重み",
     # ch18
@@ -212,7 +212,7 @@ JA: dict[str, str] = {
 #: function of the match).
 PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"seed (\d+)"), r"シード \1"),
-    (re.compile(r"seed (\d+): (\d+) zeros"), r"シード \1：ゼロ \2 個"),
+    (re.compile(r"seed (\d+): (\d+) zeros"), r"シード \1：ゼロ\2個"),
     (re.compile(r"hidden (\d+)"), r"隠れ層 \1"),
     (re.compile(r"channel (\d+)"), r"チャネル \1"),
     (
@@ -220,11 +220,11 @@ PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
         r"\2 × \3 のテンソルにドロップアウト（p = \1）",
     ),
     (re.compile(r"Binomial\((\d+), ([\d.]+)\)"), r"二項分布 Binomial(\1, \2)"),
-    (re.compile(r"observed \((\d+) runs\)"), r"観測値（\1 回の実行）"),
+    (re.compile(r"observed \((\d+) runs\)"), r"観測値（\1回の実行）"),
     (re.compile(r"p = ([\d.]+): training"), r"p = \1：訓練"),
     (re.compile(r"p = ([\d.]+): validation"), r"p = \1：検証"),
     (re.compile(r"p = ([\d.]+), seed (\d+)"), r"p = \1、シード \2"),
-    (re.compile(r"exact mean over the (\d+) masks"), r"\1 通りのマスクにわたる厳密な平均"),
+    (re.compile(r"exact mean over the (\d+) masks"), r"\1通りのマスクにわたる厳密な平均"),
     (re.compile(r"dropout \(p = ([\d.]+)\) on the output"), r"出力にドロップアウト（p = \1）"),
     (re.compile(r"target = ([\d.]+)"), r"目標値 = \1"),
     (re.compile(r"\(1 - p\) · target = ([\d.]+)"), r"(1 - p) · 目標値 = \1"),
@@ -347,7 +347,7 @@ def translate_figure(fig: Figure) -> dict[int, float]:
     >>> _ = ax.set_xlabel("column"), ax.set_title("seed 0: 3 zeros")
     >>> _ = translate_figure(fig)
     >>> ax.get_xlabel(), ax.get_title()
-    ('列', 'シード 0：ゼロ 3 個')
+    ('列', 'シード 0：ゼロ3個')
     >>> plt.close(fig)
     """
     fig.canvas.draw()  # tick labels exist only once drawn
