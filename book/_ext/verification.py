@@ -139,7 +139,9 @@ def chapter_table(chapters: list[Chapter], linkable: set[str], language: str = "
 
 #: A pytest command in a recipe line, with its environment variables, without the shell
 #: around it (redirections, ``&``, ``;``).
-PYTEST_COMMAND = re.compile(r"((?:[A-Z_]+=\S+ )*\$\(BIN\)/python -m pytest[^;&>\\]*)")
+#: A pytest command of the recipe; it ends at a shell operator, a line continuation or the
+#: `` :: `` between two stages of ``timed.py --together``.
+PYTEST_COMMAND = re.compile(r"((?:[A-Z_]+=\S+ )*\$\(BIN\)/python -m pytest(?:(?! ::)[^;&>\\])*)")
 
 
 def make_test_commands(makefile: str) -> list[str]:
