@@ -101,10 +101,15 @@ def together(stages: list[tuple[str, list[str]]]) -> int:
         log = None if index == 0 else tempfile.TemporaryFile(mode="w+", encoding="utf-8")
         process = subprocess.Popen(argv, env=env, stdout=log, stderr=log and subprocess.STDOUT)
         running.append((name, process, log))
+    ended: dict[str, tuple[int, float]] = {}
+    while len(ended) < len(running):  # each stage's own end, in whatever order they end
+        for name, process, _ in running:
+            if name not in ended and process.poll() is not None:
+                ended[name] = (process.returncode, time.perf_counter() - start)
+        time.sleep(0.05)
     statuses = []
-    for name, process, log in running:
-        status = process.wait()
-        seconds = time.perf_counter() - start
+    for name, _, log in running:
+        status, seconds = ended[name]
         if log is not None:
             log.seek(0)
             print(f"==> output of {name}:\n{log.read()}", end="", flush=True)
