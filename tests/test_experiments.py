@@ -16,6 +16,7 @@ def test_sine_gap_data_stays_in_its_range():
     assert torch.allclose(d.y_val, torch.sin(2 * d.x_val))
 
 
+@pytest.mark.slow  # trains three networks
 def test_fit_is_reproducible_and_learns():
     reg = data.make_sine_gap_data(n_train=64)
     histories = []

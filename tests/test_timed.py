@@ -17,6 +17,7 @@ def times(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.mark.slow  # one stage sleeps 1.2 s
 def test_stages_run_together_are_timed_each_and_counted_once_in_the_total(times, capsys):
     sleep = [PY, "-c", "import time; time.sleep(1.2); print('slept')"]
     quick = [PY, "-c", "print('quick')"]
