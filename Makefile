@@ -99,8 +99,9 @@ check: $(STAMP) lint
 # build and browser tests, which then run on two workers (tests/conftest.py: built_book).
 # Stages that leave a core idle part of the time run two at a time (timed.py --together):
 # the PDF builds (XeLaTeX uses one core per edition, and the English one ends first) beside
-# the unit tests, and the bundle's install (pip uses one core) and its nbval beside the
-# generic nbval pass. Nothing they check depends on the thread count or the load.
+# the unit tests; the bundle's install (pip uses one core) and its nbval beside the generic
+# nbval pass and then, in the same lane, the book build and browser tests. Nothing they
+# check depends on the thread count or the load.
 # tests/timed.py times each stage and prints the table at the end.
 TIMED := $(BIN)/python tests/timed.py
 # With two pytest workers on two cores, OpenMP's default spin-waiting between parallel regions
@@ -114,8 +115,8 @@ test: $(STAMP) lint
 	  "unit and property tests" $(BIN)/python -m pytest -q -n 2 -m "not pdf and not book and not browser and not bundle and not notebooks"
 	$(TIMED) --together \
 	  "bundle in a fresh venv, nbval natively" $(BIN)/python -m pytest -q -s -m bundle tests :: \
-	  "nbval, generic kernels" ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE ONEDNN_MAX_CPU_ISA=SSE41 $(BIN)/python -m pytest -q -n 2 --dist loadfile --junitxml=_build/test-times/nbval-generic.xml notebooks
-	$(TIMED) "book build and browser, both editions" $(BIN)/python -m pytest -q -n 2 -m "book or browser" tests
+	  "nbval, generic kernels" ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE ONEDNN_MAX_CPU_ISA=SSE41 $(BIN)/python -m pytest -q -n 2 --dist loadfile --junitxml=_build/test-times/nbval-generic.xml notebooks ::then \
+	  "book build and browser, both editions" $(BIN)/python -m pytest -q -n 2 -m "book or browser" tests
 	@$(TIMED) --report
 
 # The Japanese edition's figures are twins of the stored ones (make figures-ja), so they are

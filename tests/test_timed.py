@@ -21,7 +21,7 @@ def times(tmp_path, monkeypatch):
 def test_stages_run_together_are_timed_each_and_counted_once_in_the_total(times, capsys):
     sleep = [PY, "-c", "import time; time.sleep(1.2); print('slept')"]
     quick = [PY, "-c", "print('quick')"]
-    assert timed.together([("slow", sleep), ("fast", quick)]) == 0
+    assert timed.together([[("slow", sleep)], [("fast", quick)]]) == 0
     assert timed.run("after", quick) == 0
     rows = [line.split("\t") for line in (times / "stages.tsv").read_text().splitlines()]
     assert [r[0] for r in rows] == ["slow", "fast", "after"]
@@ -40,14 +40,40 @@ def test_stages_run_together_are_timed_each_and_counted_once_in_the_total(times,
 def test_a_failing_stage_fails_the_group_and_is_marked(times):
     fail = [PY, "-c", "raise SystemExit(3)"]
     ok = [PY, "-c", "pass"]
-    assert timed.together([("ok", ok), ("bad", fail)]) == 3
+    assert timed.together([[("ok", ok)], [("bad", fail)]]) == 3
     assert "(failed, exit 3)" in timed.report()
 
 
 def test_variables_before_the_command_reach_its_environment(times, capsys):
     show = [PY, "-c", "import os; print(os.environ['STAGE_VALUE'])"]
-    assert timed.together([("a", ["STAGE_VALUE=1", *show]), ("b", ["STAGE_VALUE=2", *show])]) == 0
+    assert (
+        timed.together([[("a", ["STAGE_VALUE=1", *show])], [("b", ["STAGE_VALUE=2", *show])]]) == 0
+    )
     assert "==> output of b:\n2\n" in capsys.readouterr().out
+
+
+@pytest.mark.slow  # stages sleep 0.8 s
+def test_a_lane_runs_its_stages_in_turn_beside_another_lane(times):
+    nap = [PY, "-c", "import time; time.sleep(0.8)"]
+    lanes = timed.split_stages(["long", *nap[:2], nap[2].replace("0.8", "1.8"), "::",
+                                "first", *nap, "::then", "second", *nap])  # fmt: skip
+    assert [[name for name, _ in lane] for lane in lanes] == [["long"], ["first", "second"]]
+    assert timed.together(lanes) == 0
+    rows = {
+        r.split("\t")[0]: r.split("\t") for r in (times / "stages.tsv").read_text().splitlines()
+    }
+    first, second = float(rows["first"][1]), float(rows["second"][1])
+    assert 0.8 <= first < 1.6 and 0.8 <= second < 1.6  # each its own time
+    assert float(rows["second"][4]) >= first + second - 0.05  # it started after the first
+    wall = next(line for line in timed.report().splitlines() if "wall time, long + first" in line)
+    assert float(wall.split()[-1]) >= 1.8
+
+
+def test_a_failing_stage_stops_its_lane():
+    fail, ok = [PY, "-c", "raise SystemExit(2)"], [PY, "-c", "print('never')"]
+    results = []
+    timed._lane([("bad", fail), ("after", ok)], "g", 0.0, True, results)
+    assert [r[0] for r in results] == ["bad"]
 
 
 def test_a_stage_without_a_command_is_refused():

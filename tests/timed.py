@@ -4,13 +4,16 @@ Usage (from the Makefile)::
 
     python tests/timed.py --reset
     python tests/timed.py "stage name" [VAR=value ...] command [args ...]
-    python tests/timed.py --together "stage A" command ... :: "stage B" command ...
+    python tests/timed.py --together "stage A" command ... :: "stage B" command ... \
+        ::then "stage C" command ...
     python tests/timed.py --report
 
 Each stage runs ``command`` with the variables added to the environment and appends its
-wall time to ``_build/test-times/stages.tsv``. ``--together`` starts two or more stages at
-once (one core each would leave the other idle, e.g. XeLaTeX beside the unit tests) and
-waits for all: the first stage's output streams, the others' is printed when they end. When
+wall time to ``_build/test-times/stages.tsv``. ``--together`` starts two or more lanes of
+stages at once (a stage that uses one core would leave the other idle, e.g. XeLaTeX beside
+the unit tests; ``::`` starts a lane, ``::then`` a stage after the previous one in its lane)
+and waits for all: the first lane's output streams, the others' is printed as each stage
+ends. When
 a stage fails, the table so far is printed and the exit status returned. ``--report``
 prints the stages, the wall time of each group of stages run together, the total and the
 five slowest notebooks, read from the JUnit XML files the nbval runs write into
@@ -24,6 +27,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections import defaultdict
@@ -39,9 +43,10 @@ def report() -> str:
     groups: dict[str, float] = {}
     if STAGES.is_file():
         for row in STAGES.read_text(encoding="utf-8").splitlines():
-            name, seconds, status, group = (row.split("\t") + [""])[:4]
+            name, seconds, status, group, end = (row.split("\t") + ["", ""])[:5]
             group = group or name
-            groups[group] = max(groups.get(group, 0.0), float(seconds))
+            ended = float(end) if group != name and end else float(seconds)
+            groups[group] = max(groups.get(group, 0.0), ended)
             mark = "" if status == "0" else f"  (failed, exit {status})"
             beside = f"  (together: {group})" if group != name else ""
             lines.append(f"  {name:<52} {float(seconds):>8.1f}{mark}{beside}")
@@ -70,10 +75,11 @@ def _environment(argv: list[str]) -> tuple[dict[str, str], list[str]]:
     return env, argv
 
 
-def _record(name: str, seconds: float, status: int, group: str = "") -> None:
+def _record(name: str, seconds: float, status: int, group: str = "", end: float = 0.0) -> None:
+    """Append a stage's row; ``end`` is when it ended, in seconds from its group's start."""
     TIMES.mkdir(parents=True, exist_ok=True)
     with STAGES.open("a", encoding="utf-8") as out:
-        out.write(f"{name}\t{seconds:.1f}\t{status}\t{group}\n")
+        out.write(f"{name}\t{seconds:.1f}\t{status}\t{group}\t{end:.1f}\n")
 
 
 def run(name: str, argv: list[str]) -> int:
@@ -90,57 +96,72 @@ def run(name: str, argv: list[str]) -> int:
     return status
 
 
-def together(stages: list[tuple[str, list[str]]]) -> int:
-    """Run the stages at once, record each one's time; return the first non-zero status."""
-    group = " + ".join(name for name, _ in stages)
-    start = time.perf_counter()
-    running = []
-    for index, (name, argv) in enumerate(stages):
+def _lane(stages, group, start, stream, results) -> None:
+    """Run one lane's stages one after the other; stop at the first that fails."""
+    for name, argv in stages:
         env, argv = _environment(argv)
-        print(f"==> {name} (together with the others of: {group}): {' '.join(argv)}", flush=True)
-        log = None if index == 0 else tempfile.TemporaryFile(mode="w+", encoding="utf-8")
-        process = subprocess.Popen(argv, env=env, stdout=log, stderr=log and subprocess.STDOUT)
-        running.append((name, process, log))
-    ended: dict[str, tuple[int, float]] = {}
-    while len(ended) < len(running):  # each stage's own end, in whatever order they end
-        for name, process, _ in running:
-            if name not in ended and process.poll() is not None:
-                ended[name] = (process.returncode, time.perf_counter() - start)
-        time.sleep(0.05)
-    statuses = []
-    for name, _, log in running:
-        status, seconds = ended[name]
+        print(f"==> {name} (together: {group}): {' '.join(argv)}", flush=True)
+        log = None if stream else tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        begun = time.perf_counter()
+        status = subprocess.call(argv, env=env, stdout=log, stderr=log and subprocess.STDOUT)
+        end = time.perf_counter()
         if log is not None:
             log.seek(0)
             print(f"==> output of {name}:\n{log.read()}", end="", flush=True)
             log.close()
-        _record(name, seconds, status, group)
-        print(f"==> {name}: {seconds:.1f} s (exit {status})", flush=True)
-        statuses.append(status)
-    failed = [s for s in statuses if s != 0]
-    if failed:
+        results.append((name, end - begun, status, end - start))
+        print(f"==> {name}: {end - begun:.1f} s (exit {status})", flush=True)
+        if status != 0:
+            return
+
+
+def together(lanes: list[list[tuple[str, list[str]]]]) -> int:
+    """Run the lanes at once, each lane's stages in turn; record each stage's own time.
+
+    The first lane's output streams; the others' is printed when each of their stages ends.
+    Returns the first non-zero exit status, or 0.
+    """
+    group = " + ".join(name for lane in lanes for name, _ in lane)
+    start = time.perf_counter()
+    results: list[tuple[str, float, int, float]] = []
+    threads = [
+        threading.Thread(target=_lane, args=(lane, group, start, index == 0, results))
+        for index, lane in enumerate(lanes)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    order = [name for lane in lanes for name, _ in lane]
+    for name, seconds, status, end in sorted(results, key=lambda r: order.index(r[0])):
+        _record(name, seconds, status, group, end)
+    failed = [status for _, _, status, _ in results if status != 0]
+    if failed or len(results) < len(order):
         print(report())
     return failed[0] if failed else 0
 
 
-def split_stages(argv: list[str]) -> list[tuple[str, list[str]]]:
-    """``"A" cmd ... :: "B" cmd ...`` as [("A", [cmd, ...]), ("B", [cmd, ...])].
+def split_stages(argv: list[str]) -> list[list[tuple[str, list[str]]]]:
+    """Lanes of stages: ``::`` starts another lane, ``::then`` another stage in the same lane.
 
     Examples
     --------
-    >>> split_stages(["A", "echo", "1", "::", "B", "X=2", "echo"])
-    [('A', ['echo', '1']), ('B', ['X=2', 'echo'])]
+    >>> split_stages(["A", "echo", "1", "::", "B", "X=2", "echo", "::then", "C", "true"])
+    [[('A', ['echo', '1'])], [('B', ['X=2', 'echo']), ('C', ['true'])]]
     """
-    stages, current = [], []
+    lanes: list[list[tuple[str, list[str]]]] = [[]]
+    current: list[str] = []
     for word in [*argv, "::"]:
-        if word != "::":
+        if word not in ("::", "::then"):
             current.append(word)
             continue
         if len(current) < 2:
             raise SystemExit("timed.py --together: each stage needs a name and a command")
-        stages.append((current[0], current[1:]))
+        lanes[-1].append((current[0], current[1:]))
         current = []
-    return stages
+        if word == "::":
+            lanes.append([])
+    return lanes[:-1]
 
 
 def main(argv: list[str]) -> int:
