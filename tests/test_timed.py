@@ -64,7 +64,7 @@ def test_a_lane_runs_its_stages_in_turn_beside_another_lane(times):
     }
     first, second = float(rows["first"][1]), float(rows["second"][1])
     assert 0.8 <= first < 1.6 and 0.8 <= second < 1.6  # each its own time
-    assert float(rows["second"][4]) >= first + second - 0.05  # it started after the first
+    assert float(rows["second"][4]) >= first + second - 0.2  # after the first (0.1 s rounding)
     wall = next(line for line in timed.report().splitlines() if "wall time, long + first" in line)
     assert float(wall.split()[-1]) >= 1.8
 
