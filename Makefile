@@ -99,8 +99,8 @@ check: $(STAMP) lint
 # build and browser tests, which then run on two workers (tests/conftest.py: built_book).
 # Stages that leave a core idle part of the time run side by side (timed.py --together):
 # the PDF builds (XeLaTeX uses one core per edition, and the English one ends first) beside
-# the unit tests and then the generic nbval pass; the bundle's install (pip uses one core)
-# and its native nbval beside the book build and browser tests. Nothing they check depends
+# the unit tests; the bundle's install (pip uses one core) and its native nbval beside the
+# generic nbval pass and then the book build and browser tests. Nothing they check depends
 # on the thread count or the load.
 # tests/timed.py times each stage and prints the table at the end.
 TIMED := $(BIN)/python tests/timed.py
@@ -112,10 +112,10 @@ test: $(STAMP) lint
 	@$(TIMED) --reset
 	$(TIMED) --together \
 	  "PDF, both editions" $(BIN)/python -m pytest -q -m pdf tests :: \
-	  "unit and property tests" $(BIN)/python -m pytest -q -n 2 -m "not pdf and not book and not browser and not bundle and not notebooks" ::then \
-	  "nbval, generic kernels" ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE ONEDNN_MAX_CPU_ISA=SSE41 $(BIN)/python -m pytest -q -n 2 --dist loadfile --junitxml=_build/test-times/nbval-generic.xml notebooks
+	  "unit and property tests" $(BIN)/python -m pytest -q -n 2 -m "not pdf and not book and not browser and not bundle and not notebooks"
 	$(TIMED) --together \
 	  "bundle in a fresh venv, nbval natively" $(BIN)/python -m pytest -q -s -m bundle tests :: \
+	  "nbval, generic kernels" ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE ONEDNN_MAX_CPU_ISA=SSE41 $(BIN)/python -m pytest -q -n 2 --dist loadfile --junitxml=_build/test-times/nbval-generic.xml notebooks ::then \
 	  "book build and browser, both editions" $(BIN)/python -m pytest -q -n 2 -m "book or browser" tests
 	@$(TIMED) --report
 
