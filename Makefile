@@ -156,7 +156,8 @@ compat:
 # (apt-get, mount, chroot). The first run takes about half an hour to set up; on 2026-12-02, 23
 # notebooks took 85 minutes (0.4-14 each) and the equality tests 18; chapters 10 and 11, which
 # train networks, run last with longer timeouts (tests/compat/arm64.py, LONG). DEADLINE=HH:MM
-# (UTC) stops it then and records what ran.
+# (UTC) stops it then and records what ran. Two items run at once (LANES=2, one per core), and
+# items whose saved result (tests/compat/arm64-items.json) is for the same inputs are reused.
 .PHONY: compat-arm64
 compat-arm64:
-	$(PYTHON) tests/compat/arm64.py all $(if $(DEADLINE),--deadline $(DEADLINE))
+	$(PYTHON) tests/compat/arm64.py all --lanes $(or $(LANES),2) $(if $(DEADLINE),--deadline $(DEADLINE))

@@ -267,3 +267,80 @@ def test_verification_page_renders_the_table_and_names_the_verified_releases():
     for machine, versions in environment.VERIFIED_RELEASES.items():
         assert environment.verified_summary() in section or all(v in section for v in versions)
         assert machine in section
+
+
+# ---------------------------------------------------------------- arm64.py's saved items
+_arm_spec = importlib.util.spec_from_file_location("compat_arm64", COMPAT / "arm64.py")
+arm64 = importlib.util.module_from_spec(_arm_spec)
+_arm_spec.loader.exec_module(arm64)
+
+
+def _project(tmp_path):
+    """A snapshot as arm64.snapshot() lays it out, with two notebooks and one test file."""
+    project = tmp_path / "project"
+    for path, text in {
+        "notebooks/01_a.ipynb": "{}",
+        "notebooks/02_b.ipynb": "{}",
+        "tests/test_x.py": "def test(): pass\n",
+        "dropmini/__init__.py": "",
+        "pyproject.toml": "[project]\n",
+        "sanitize.cfg": "",
+    }.items():
+        (project / path).parent.mkdir(parents=True, exist_ok=True)
+        (project / path).write_text(text)
+    return project
+
+
+def test_digest_follows_the_notebook_dropmini_and_the_tests(tmp_path, monkeypatch):
+    monkeypatch.setattr(arm64, "WORK", tmp_path)
+    (tmp_path / "requirements-arm64.txt").write_text("torch==2.13.0\n")
+    project = _project(tmp_path)
+    before = {item: arm64.digest(project, item) for item in ("01_a", "02_b", "equality")}
+    (project / "notebooks" / "01_a.ipynb").write_text('{"cells": []}')
+    assert arm64.digest(project, "01_a") != before["01_a"]
+    assert arm64.digest(project, "02_b") == before["02_b"]
+    assert arm64.digest(project, "equality") == before["equality"]
+    (project / "tests" / "test_x.py").write_text("def test(): assert 0\n")
+    assert arm64.digest(project, "equality") != before["equality"]
+    (project / "dropmini" / "__init__.py").write_text("x = 1\n")
+    assert arm64.digest(project, "02_b") != before["02_b"]
+    (tmp_path / "requirements-arm64.txt").write_text("torch==2.15.0\n")
+    changed = arm64.digest(project, "02_b")
+    (tmp_path / "requirements-arm64.txt").write_text("torch==2.13.0\n")
+    assert arm64.digest(project, "02_b") != changed
+
+
+def test_saved_items_round_trip_and_a_stopped_notebook_is_not_saved(tmp_path, monkeypatch):
+    monkeypatch.setattr(arm64, "WORK", tmp_path)
+    monkeypatch.setattr(arm64, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(arm64, "ITEMS", tmp_path / "items.json")
+    monkeypatch.setattr(arm64, "ROOT", tmp_path)
+    (tmp_path / "requirements-arm64.txt").write_text("torch==2.13.0\n")
+    project = _project(tmp_path)
+    results = tmp_path / "results"
+    results.mkdir()
+
+    def case(where, name, ok=True):
+        element = arm64.ET.Element("testcase", classname=where, name=name)
+        if not ok:
+            arm64.ET.SubElement(element, "failure", message="x")
+        return element
+
+    done = [case("notebooks.01_a", "Cell 0"), case("notebooks.01_a", "Cell 1", ok=False)]
+    stopped = [case("notebooks.02_b", "Cell 0"), case("notebooks.02_b", "Cell 1", ok=False)]
+    arm64.write_junit(done + stopped, results / "notebooks.xml")
+    arm64.write_junit(done, results / "01_a.xml")  # only a notebook that ended has its file
+    arm64.write_junit([case("test_x", "test")] * 3, results / "equality.xml")
+    arm64.write_junit([], results / "canaries.xml")  # not run
+    (results / "run.json").write_text(
+        '{"notes": ["02_b stopped after 9 min"], "date": "2026-12-02"}'
+    )
+    arm64.save_items(project)
+    items = arm64.saved_items()
+    assert sorted(items) == ["01_a", "equality"]
+    assert items["01_a"]["passed"] == 1 and items["01_a"]["failed"] == ["01_a Cell 1"]
+    assert items["equality"]["total"] == 3 and items["equality"]["digest"] == arm64.digest(
+        project, "equality"
+    )
+    passed, total, failed = arm64._counts(arm64.item_cases("01_a", items["01_a"]))
+    assert (passed, total, failed) == (1, 2, ["01_a Cell 1"])

@@ -13,9 +13,14 @@ aarch64 CPython with the registry's aarch64 wheels. There is no aarch64 machine 
    than pip under emulation; then dropmini from a copy of the project, ``--no-deps``.
 2. ``run``: a snapshot of ``notebooks/``, ``tests/`` and ``pyproject.toml`` in ``/project`` of
    the root; each notebook on its own (``chroot``, ``nice -n 10``, a timeout per notebook:
-   chapters 1-7 first, then the others, chapter 10 last with a longer timeout); then the
-   equality tests and the canaries; one row into ``book/compat/results.csv`` through
-   ``run.py --record`` (which replaces an older aarch64 row of the same release).
+   chapters 1-7 first, then the others, chapter 10 last with a longer timeout), and the
+   equality tests and the canaries, ``--lanes`` of them at a time (``make compat-arm64``:
+   two, one per core; the first lane starts with the long notebooks); one row into
+   ``book/compat/results.csv`` through ``run.py --record`` (which replaces an older aarch64
+   row of the same release). Each complete item's result goes into ``arm64-items.json``
+   (committed) with a digest of its inputs; the next ``run`` reuses the items whose inputs
+   are unchanged and runs the others (``--fresh`` runs all), so a full row can be made over
+   several sessions shorter than a whole pass.
 
 Emulation only (none of this changes what a notebook prints on a real aarch64 machine):
 
@@ -35,7 +40,7 @@ Usage (as root, from the repository root)::
 
     python3 tests/compat/arm64.py              # setup, then run, then record
     python3 tests/compat/arm64.py setup
-    python3 tests/compat/arm64.py run --deadline 05:30 --only 01 16
+    python3 tests/compat/arm64.py run --lanes 2 --deadline 05:30 --only 01 16
     python3 tests/compat/arm64.py record       # the last run's row again (after a crash)
 """
 
@@ -43,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import re
@@ -50,6 +56,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -63,12 +70,16 @@ WORK = ROOT / "_build" / "arm64"
 CHROOT = WORK / "root"
 WHEELS = WORK / "wheels"
 RESULTS = WORK / "results"
+#: Each item's last result (a notebook, the equality tests, the canaries) with a digest of what
+#: it ran: committed, so that a later run can reuse the items whose inputs have not changed
+#: (``run`` does unless given ``--fresh``) and one session need not run all of them.
+ITEMS = HERE / "arm64-items.json"
 SITE = "/opt/site"  # inside the root
 PROJECT = "/project"  # inside the root
 CHROOT_BIN = shutil.which("chroot") or "/usr/sbin/chroot"  # QEMU_ENV has no sbin
 APT = ("qemu-user-static", "binfmt-support", "debootstrap")
 SUITE, MIRROR = "bookworm", "http://deb.debian.org/debian"
-INCLUDE = "python3,python3-venv,python3-pip"
+INCLUDE = "python3,python3-venv,python3-pip,python3-dev,g++"
 PYTHON_VERSION = "3.11"  # bookworm's python3
 #: Every manylinux tag that bookworm's glibc (2.36) accepts on aarch64.
 PLATFORMS = ["linux_aarch64", "manylinux2014_aarch64"] + [
@@ -344,6 +355,33 @@ def root_processes() -> list[int]:
     return found
 
 
+def descendants(pid: int) -> list[int]:
+    """Ids of the processes below ``pid`` (children, their children, ...)."""
+    parent = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parent[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, todo = [], [pid]
+    while todo:
+        below = [child for child, up in parent.items() if up == todo.pop()]
+        found += below
+        todo += below
+    return found
+
+
+def end(pids: list[int]) -> None:
+    """SIGKILL each of ``pids`` that is still there."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def kill_root_processes() -> None:
     """End what is left in the root (a kernel whose nbval was stopped), by process id."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -375,13 +413,15 @@ def timed(cmd: list[str], log: Path, timeout: float) -> tuple[int | None, float]
             pass
         finally:  # a timeout, or this script stopped (SIGTERM, Ctrl-C): end the group too
             if code is None:
+                # The kernel runs in a session of its own: find it before its parent goes.
+                left = descendants(proc.pid)
                 os.killpg(proc.pid, signal.SIGTERM)
                 try:
                     proc.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
-    kill_root_processes()
+                end(left)
     return code, time.monotonic() - start
 
 
@@ -475,11 +515,57 @@ def junit_cases(path: Path) -> list[ET.Element]:
     return list(ET.parse(path).getroot().iter("testcase"))
 
 
-def run_all(only: list[str], deadline: datetime.datetime | None, timeout: float) -> None:
-    """The notebooks one at a time, the equality tests and canaries; record the row.
+def digest(project: Path, item: str) -> str:
+    """A digest of what ``item``'s result depends on, from the snapshot in ``project``.
 
-    The tests run after the short notebooks and before the long ones (``LONG``), so that a
-    deadline cuts chapter 10, not the tests.
+    The notebook (or, for the two test groups, every file under ``tests/``), ``dropmini/``,
+    ``pyproject.toml``, the sanitizer and the pinned versions installed in the root.
+    """
+    if item in ("equality", "canaries"):
+        paths = sorted(p for p in (project / "tests").rglob("*") if p.is_file())
+    else:
+        paths = [project / "notebooks" / f"{item}.ipynb"]
+    paths += sorted((project / "dropmini").rglob("*.py"))
+    paths += [project / "pyproject.toml", project / "sanitize.cfg"]
+    h = hashlib.sha256((WORK / "requirements-arm64.txt").read_bytes())
+    for path in paths:
+        h.update(path.relative_to(project).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:20]
+
+
+def saved_items() -> dict[str, dict]:
+    """The committed results of earlier runs (``ITEMS``), by item."""
+    return json.loads(ITEMS.read_text()) if ITEMS.exists() else {}
+
+
+def item_cases(item: str, saved: dict) -> list[ET.Element]:
+    """JUnit test cases standing for a saved result: its failures by name, the rest passed."""
+    classname = f"notebooks.{item}" if item not in ("equality", "canaries") else item
+    cases = []
+    for failed in saved["failed"]:  # "<notebook or test module> <cell or test>"
+        where, name = failed.split(" ", 1)
+        case = ET.Element("testcase", classname=where, name=name)
+        ET.SubElement(case, "failure", message="failed (an earlier run)")
+        cases.append(case)
+    for k in range(saved["total"] - len(saved["failed"])):
+        cases.append(ET.Element("testcase", classname=classname, name=f"passed {k}"))
+    return cases
+
+
+def run_all(
+    only: list[str],
+    deadline: datetime.datetime | None,
+    timeout: float,
+    lanes: int = 1,
+    reuse: bool = True,
+) -> None:
+    """The notebooks, the equality tests and canaries, ``lanes`` at a time; record the row.
+
+    With one lane the tests run after the short notebooks and before the long ones
+    (``LONG``), so that a deadline cuts chapter 10, not the tests; with more, the first lane
+    starts with the long ones, which emulation makes the longest. With ``reuse``, an item
+    whose complete result ``ITEMS`` holds for the same inputs (:func:`digest`) is not run
+    again: its saved result counts, and the row's notes name it.
     """
     project = snapshot()
     (project / "results").mkdir()
@@ -545,15 +631,54 @@ def run_all(only: list[str], deadline: datetime.datetime | None, timeout: float)
         times.append(f"{group} {seconds / 60:.1f} min {passed}/{total}")
         say(f"{group}: {passed} of {total} passed in {seconds / 60:.1f} min")
 
+    groups = {"equality": compat.EQUALITY, "canaries": compat.CANARIES}
+    saved = saved_items() if reuse else {}
+    reused = {
+        item: saved[item]
+        for item in [*names, *groups]
+        if item in saved and saved[item]["digest"] == digest(project, item)
+    }
+    for item, result in reused.items():
+        if item in groups:
+            write_junit(item_cases(item, result), RESULTS / f"{item}.xml")
+        else:
+            cases.extend(item_cases(item, result))
+            write_junit(item_cases(item, result), RESULTS / f"{item}.xml")
+    if reused:
+        dates = sorted({r["date"] for r in reused.values()})
+        notes.append(
+            f"{len(reused)} items from an earlier run of the same inputs ({', '.join(dates)}): "
+            + ", ".join(reused)
+        )
+        say(notes[-1])
+    short = [n for n in names if n not in LONG and n not in reused]
+    short += [g for g in groups if g not in reused]
+    long = [n for n in names if n in LONG and n not in reused]
+    # One lane: the short notebooks, the tests, the long ones. More lanes: the first starts
+    # with the long notebooks, the others take the short items; each then takes what is left.
+    queue = short + long if lanes == 1 else short
+    first = [] if lanes == 1 else long
+    lock = threading.Lock()
+
+    def lane(mine: list[str]) -> None:
+        while True:
+            with lock:
+                if not mine and not queue:
+                    return
+                item = mine.pop(0) if mine else queue.pop(0)
+            if item in groups:
+                tests(item, groups[item])
+            else:
+                notebook(item)
+
     with Mounts():
-        for name in names:
-            if name not in LONG:
-                notebook(name)
-        tests("equality", compat.EQUALITY)
-        tests("canaries", compat.CANARIES)
-        for name in names:
-            if name in LONG:
-                notebook(name)
+        threads = [
+            threading.Thread(target=lane, args=(first if k == 0 else [],)) for k in range(lanes)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
         if not_run:
             notes.append("not run (deadline): " + ", ".join(not_run))
         write_junit(cases, RESULTS / "notebooks.xml")
@@ -577,10 +702,53 @@ def run_all(only: list[str], deadline: datetime.datetime | None, timeout: float)
         "platform": info[2],
         "notes": notes,
         "times": times,
+        "date": datetime.date.today().isoformat(),
     }
     (RESULTS / "run.json").write_text(json.dumps(run_info, indent=1) + "\n")
     say("times: " + "; ".join(times))
     record_row()
+    save_items(project)
+
+
+def save_items(project: Path) -> None:
+    """Add the last run's complete items, with their digests, to ``ITEMS``.
+
+    A notebook is complete when nbval ended by itself (its JUnit file was copied into
+    ``RESULTS``); a test group when it has results and did not time out. An item already
+    saved with the same digest and the same result keeps its entry (and date).
+    """
+    run_info = json.loads((RESULTS / "run.json").read_text())
+    date = run_info.get("date", datetime.date.today().isoformat())
+    stopped = " ".join(run_info["notes"])
+    items = saved_items()
+    found = {}
+    for case in junit_cases(RESULTS / "notebooks.xml"):
+        found.setdefault(_where(case), []).append(case)
+    for group in ("equality", "canaries"):
+        found[group] = junit_cases(RESULTS / f"{group}.xml")
+    for item, cases in found.items():
+        group = item in ("equality", "canaries")
+        complete = bool(cases) and f"{item} stopped" not in stopped
+        if not group:
+            complete = complete and (RESULTS / f"{item}.xml").exists()
+        if not complete:
+            continue
+        passed, total, failed = _counts(cases)
+        entry = {
+            "digest": digest(project, item),
+            "date": date,
+            "passed": passed,
+            "total": total,
+            "failed": failed,
+        }
+        old = items.get(item)
+        if old and {k: v for k, v in old.items() if k != "date"} == {
+            k: v for k, v in entry.items() if k != "date"
+        }:
+            continue
+        items[item] = entry
+    ITEMS.write_text(json.dumps(dict(sorted(items.items())), indent=1) + "\n")
+    say(f"{ITEMS.relative_to(ROOT)}: {len(items)} items")
 
 
 def record_row() -> None:
@@ -651,6 +819,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--timeout", type=float, default=DEFAULT_TIMEOUT / 60, help="minutes per notebook"
     )
+    parser.add_argument(
+        "--lanes", type=int, default=1, help="items run at once (one per core: 2 here)"
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="run every item, even those saved in ITEMS"
+    )
     args = parser.parse_args(argv)
     # Stopped with SIGTERM, still unmount /dev and end what runs in the root (Mounts.__exit__).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
@@ -667,9 +841,10 @@ def main(argv: list[str] | None = None) -> int:
         setup()
     if args.step in ("run", "all"):
         install_dropmini(WORK / "setup.log")
-        run_all(args.only, deadline, args.timeout * 60)
+        run_all(args.only, deadline, args.timeout * 60, args.lanes, reuse=not args.fresh)
     if args.step == "record":
         record_row()
+        save_items(CHROOT / PROJECT.lstrip("/"))
     return 0
 
 
