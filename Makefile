@@ -153,9 +153,10 @@ compat:
 # every notebook, the equality tests, the canaries) in a Debian bookworm arm64 root run by
 # qemu-user-static, with the registry's aarch64 wheels (about 3 GB in _build/arm64), one
 # notebook at a time with a timeout; its row goes into book/compat/results.csv. Needs root
-# (apt-get, mount, chroot). The first run takes about half an hour to set up; on 2026-12-02, 23
-# notebooks took 85 minutes (0.4-14 each) and the equality tests 18; chapters 10 and 11, which
-# train networks, run last with longer timeouts (tests/compat/arm64.py, LONG). DEADLINE=HH:MM
+# (apt-get, mount, chroot). Set-up took 11 minutes on 2026-12-02 (the root, then 2.9 GB of
+# wheels); the run then took 80 minutes on two lanes: the 25 notebooks 0.9-45 minutes each
+# (chapter 10 45, chapter 11 22, chapter 18 21), the equality tests 9 and the canaries 1.
+# Chapters 10 and 11 have longer timeouts (tests/compat/arm64.py, LONG). DEADLINE=HH:MM
 # (UTC) stops it then and records what ran. Two items run at once (LANES=2, one per core), and
 # items whose saved result (tests/compat/arm64-items.json) is for the same inputs are reused.
 .PHONY: compat-arm64

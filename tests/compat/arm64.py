@@ -572,9 +572,8 @@ def run_all(
     if RESULTS.exists():
         shutil.rmtree(RESULTS)
     RESULTS.mkdir(parents=True)
-    names = order([p.stem for p in (ROOT / "notebooks").glob("*.ipynb")])
-    if only:
-        names = [n for n in names if any(n.startswith(o) for o in only)]
+    every = order([p.stem for p in (ROOT / "notebooks").glob("*.ipynb")])
+    names = [n for n in every if not only or any(n.startswith(o) for o in only)]
     cases: list[ET.Element] = []
     notes: list[str] = []
     times: list[str] = []
@@ -635,7 +634,7 @@ def run_all(
     saved = saved_items() if reuse else {}
     reused = {
         item: saved[item]
-        for item in [*names, *groups]
+        for item in [*every, *groups]
         if item in saved and saved[item]["digest"] == digest(project, item)
     }
     for item, result in reused.items():
