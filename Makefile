@@ -151,10 +151,9 @@ compat:
 
 # The pinned torch on aarch64 Linux, under emulation: the checks of `make compat` (nbval over
 # every notebook, the equality tests, the canaries) in a Debian bookworm arm64 root run by
-# qemu-user-static, with the registry's aarch64 wheels (about 3 GB in _build/arm64), one
-# notebook at a time with a timeout; its row goes into book/compat/results.csv. Needs root
-# (apt-get, mount, chroot). Set-up took 11 minutes on 2026-12-02 (the root, then 2.9 GB of
-# wheels); the run then took 80 minutes on two lanes: the 25 notebooks 0.9-45 minutes each
+# qemu-user-static, with the registry's aarch64 wheels (2.9 GB in _build/arm64/wheels), each
+# notebook with a timeout; its row goes into book/compat/results.csv. Needs root (apt-get,
+# mount, chroot). Set-up took 11 minutes on 2026-12-02 (the root, then the wheels); the run then took 80 minutes on two lanes: the 25 notebooks 0.9-45 minutes each
 # (chapter 10 45, chapter 11 22, chapter 18 21), the equality tests 9 and the canaries 1.
 # Chapters 10 and 11 have longer timeouts (tests/compat/arm64.py, LONG). DEADLINE=HH:MM
 # (UTC) stops it then and records what ran. Two items run at once (LANES=2, one per core), and

@@ -281,7 +281,15 @@ def _project(tmp_path):
     for path, text in {
         "notebooks/01_a.ipynb": "{}",
         "notebooks/02_b.ipynb": "{}",
-        "tests/test_x.py": "def test(): pass\n",
+        **{
+            f: "def test(): pass\n" for f in ("tests/test_torch_parity.py", "tests/test_browser.py")
+        },
+        **{f: "" for f in ("tests/helpers.py", "tests/conftest.py", "tests/compat/fingerprint.py")},
+        **{
+            i.split("::")[0]: ""
+            for i in arm64.compat.EQUALITY + arm64.compat.CANARIES
+            if "test_torch_parity" not in i
+        },
         "dropmini/__init__.py": "",
         "pyproject.toml": "[project]\n",
         "sanitize.cfg": "",
@@ -295,13 +303,18 @@ def test_digest_follows_the_notebook_dropmini_and_the_tests(tmp_path, monkeypatc
     monkeypatch.setattr(arm64, "WORK", tmp_path)
     (tmp_path / "requirements-arm64.txt").write_text("torch==2.13.0\n")
     project = _project(tmp_path)
-    before = {item: arm64.digest(project, item) for item in ("01_a", "02_b", "equality")}
+    items = ("01_a", "02_b", "equality", "canaries")
+    before = {item: arm64.digest(project, item) for item in items}
     (project / "notebooks" / "01_a.ipynb").write_text('{"cells": []}')
     assert arm64.digest(project, "01_a") != before["01_a"]
     assert arm64.digest(project, "02_b") == before["02_b"]
     assert arm64.digest(project, "equality") == before["equality"]
-    (project / "tests" / "test_x.py").write_text("def test(): assert 0\n")
+    (project / "tests" / "test_browser.py").write_text("def test(): assert 0\n")  # not run
+    assert arm64.digest(project, "equality") == before["equality"]
+    (project / "tests" / "test_torch_parity.py").write_text("def test(): assert 0\n")
     assert arm64.digest(project, "equality") != before["equality"]
+    (project / "tests" / "compat" / "fingerprint.py").write_text("x = 1\n")
+    assert arm64.digest(project, "canaries") != before["canaries"]
     (project / "dropmini" / "__init__.py").write_text("x = 1\n")
     assert arm64.digest(project, "02_b") != before["02_b"]
     (tmp_path / "requirements-arm64.txt").write_text("torch==2.15.0\n")
@@ -330,7 +343,7 @@ def test_saved_items_round_trip_and_a_stopped_notebook_is_not_saved(tmp_path, mo
     stopped = [case("notebooks.02_b", "Cell 0"), case("notebooks.02_b", "Cell 1", ok=False)]
     arm64.write_junit(done + stopped, results / "notebooks.xml")
     arm64.write_junit(done, results / "01_a.xml")  # only a notebook that ended has its file
-    arm64.write_junit([case("test_x", "test")] * 3, results / "equality.xml")
+    arm64.write_junit([case("test_torch_parity", "test")] * 3, results / "equality.xml")
     arm64.write_junit([], results / "canaries.xml")  # not run
     (results / "run.json").write_text(
         '{"notes": ["02_b stopped after 9 min"], "date": "2026-12-02"}'

@@ -6,14 +6,15 @@ aarch64 CPython with the registry's aarch64 wheels. There is no aarch64 machine 
 
 1. ``setup``: Debian's ``qemu-user-static``, ``binfmt-support`` and ``debootstrap`` (apt-get);
    binfmt_misc mounted and ``qemu-aarch64`` enabled; a Debian bookworm arm64 root in
-   ``_build/arm64/root`` (``debootstrap --foreign``, then the second stage under qemu: about 25
-   minutes); the aarch64 wheels (``pip download --platform ... --python-version 3.11`` on the
-   host: bookworm's python3 is 3.11; about 2.9 GB, torch's aarch64 wheel being a CUDA build)
-   installed with ``pip install --target`` into ``/opt/site`` of the root, which is far faster
-   than pip under emulation; then dropmini from a copy of the project, ``--no-deps``.
+   ``_build/arm64/root`` (``debootstrap --foreign``, then the second stage under qemu: 7
+   minutes on 2026-12-02); the aarch64 wheels (``pip download --platform ...
+   --python-version 3.11`` on the host: bookworm's python3 is 3.11; 2.9 GB, torch's aarch64
+   wheel being a CUDA build) installed with ``pip install --target`` into ``/opt/site`` of
+   the root, which is far faster than pip under emulation; then dropmini from a copy of the
+   project, ``--no-deps``.
 2. ``run``: a snapshot of ``notebooks/``, ``tests/`` and ``pyproject.toml`` in ``/project`` of
    the root; each notebook on its own (``chroot``, ``nice -n 10``, a timeout per notebook:
-   chapters 1-7 first, then the others, chapter 10 last with a longer timeout), and the
+   chapters 1-7 first, then the others; chapters 11 and 10 have longer timeouts), and the
    equality tests and the canaries, ``--lanes`` of them at a time (``make compat-arm64``:
    two, one per core; the first lane starts with the long notebooks); one row into
    ``book/compat/results.csv`` through ``run.py --record`` (which replaces an older aarch64
@@ -31,10 +32,11 @@ Emulation only (none of this changes what a notebook prints on a real aarch64 ma
   ``DEFAULT``, which on aarch64 is still the NEON code.
 - ``EMULATION_RULES``: nbval sanitizer rules for output that only emulation makes, added to
   ``run.py``'s sanitizer (``nbval_sanitize.cfg``). It is empty: no such output was seen.
-- Time (measured here, two shared cores): importing torch takes about 1.5 minutes; most
-  notebooks 1-5 minutes, chapter 8 14, the equality tests 18; chapters 10 and 11, which train
-  networks, are the long ones (``LONG``). Timeouts, not the notebooks, absorb that; a notebook
-  that times out is reported as such, with the cells that passed before it was stopped.
+- Time (measured here on 2026-12-02, two lanes on two cores): importing torch takes about
+  1.5 minutes; most notebooks 0.9-5 minutes, chapter 8 11, chapter 18 21, the equality tests
+  9; chapters 10 (45) and 11 (22), which train networks, are the long ones (``LONG``).
+  Timeouts, not the notebooks, absorb that; a notebook that times out is reported as such,
+  with the cells that passed before it was stopped.
 
 Usage (as root, from the repository root)::
 
@@ -203,7 +205,7 @@ def ensure_root(log: Path) -> None:
         ]
         if sh(first, log):
             raise RuntimeError(f"debootstrap failed; see {log}")
-    say("debootstrap --second-stage under qemu (about 25 minutes)")
+    say("debootstrap --second-stage under qemu (7 minutes on 2026-12-02)")
     if sh(["chroot", CHROOT, "/debootstrap/debootstrap", "--second-stage"], log):
         raise RuntimeError(f"debootstrap's second stage failed; see {log}")
 
@@ -518,11 +520,17 @@ def junit_cases(path: Path) -> list[ET.Element]:
 def digest(project: Path, item: str) -> str:
     """A digest of what ``item``'s result depends on, from the snapshot in ``project``.
 
-    The notebook (or, for the two test groups, every file under ``tests/``), ``dropmini/``,
+    The notebook (or, for the two test groups, their test files, ``tests/helpers.py``,
+    ``tests/conftest.py`` and the canaries' ``tests/compat/fingerprint.py``), ``dropmini/``,
     ``pyproject.toml``, the sanitizer and the pinned versions installed in the root.
     """
     if item in ("equality", "canaries"):
-        paths = sorted(p for p in (project / "tests").rglob("*") if p.is_file())
+        files = {
+            i.split("::")[0]
+            for i in {"equality": compat.EQUALITY, "canaries": compat.CANARIES}[item]
+        }
+        files |= {"tests/helpers.py", "tests/conftest.py", "tests/compat/fingerprint.py"}
+        paths = sorted(project / f for f in files)
     else:
         paths = [project / "notebooks" / f"{item}.ipynb"]
     paths += sorted((project / "dropmini").rglob("*.py"))
