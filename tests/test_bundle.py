@@ -55,10 +55,14 @@ def test_bundle_installs_in_a_fresh_venv_and_its_notebooks_pass_nbval(tmp_path):
 
     venv.create(folder / ".venv", with_pip=True)
     python = folder / ".venv" / "bin" / "python"
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    # A reader's shell, not this one's: no venv, no path, and Python may write its bytecode
+    # cache (PYTHONDONTWRITEBYTECODE, set on some CI machines, would make every kernel compile
+    # the 1,200 modules of torch and the lab again, 6 s of CPU each on a 2-core CI machine).
+    unset = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     # --no-compile: pip would byte-compile every module it installs (half the install's time
     # here, mostly torch's files); Python compiles the modules a notebook imports when it
-    # first imports them, so the environment runs the same code either way.
+    # first imports them and caches them, so the environment runs the same code either way.
     install = subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
         + ["--no-compile", "-r", "requirements.txt"],
@@ -92,3 +96,5 @@ def test_bundle_installs_in_a_fresh_venv_and_its_notebooks_pass_nbval(tmp_path):
     summary = check.stdout.strip().splitlines()[-1] if check.stdout.strip() else ""
     print(f"bundled notebooks, native nbval: {summary}")
     assert check.returncode == 0, check.stdout[-5000:]
+    # The kernels shared one bytecode cache of torch (see env above).
+    assert list((folder / ".venv").glob("lib/python*/site-packages/torch/__pycache__/*.pyc"))

@@ -34,7 +34,7 @@ def test_stages_run_together_are_timed_each_and_counted_once_in_the_total(times,
     wall = next(line for line in table.splitlines() if "wall time, slow + fast" in line)
     assert float(wall.split()[-1]) == pytest.approx(slow, abs=0.05)  # the group's longest
     total = next(line for line in table.splitlines() if "total (wall time)" in line)
-    assert float(total.split()[-1]) == pytest.approx(slow + after, abs=0.15)
+    assert float(total.split()[-2]) == pytest.approx(slow + after, abs=0.15)
 
 
 def test_a_failing_stage_fails_the_group_and_is_marked(times):
@@ -67,6 +67,25 @@ def test_a_lane_runs_its_stages_in_turn_beside_another_lane(times):
     assert float(rows["second"][4]) >= first + second - 0.2  # after the first (0.1 s rounding)
     wall = next(line for line in timed.report().splitlines() if "wall time, long + first" in line)
     assert float(wall.split()[-1]) >= 1.8
+
+
+def test_each_stage_records_its_own_cpu_time_not_its_wall_time(times):
+    spin = [
+        PY,
+        "-c",
+        "import time; t = time.process_time() + 0.5\nwhile time.process_time() < t: pass",
+    ]
+    nap = [PY, "-c", "import time; time.sleep(0.6)"]
+    assert timed.together([[("spin", spin)], [("nap", nap)]]) == 0
+    assert timed.run("alone", spin) == 0
+    rows = {
+        r.split("\t")[0]: r.split("\t") for r in (times / "stages.tsv").read_text().splitlines()
+    }
+    assert float(rows["spin"][5]) >= 0.5 and float(rows["alone"][5]) >= 0.5
+    assert float(rows["nap"][5]) < 0.3 and float(rows["nap"][1]) >= 0.6  # asleep: wall, no CPU
+    total = next(line for line in timed.report().splitlines() if "total (wall time)" in line)
+    cpu = sum(float(rows[name][5]) for name in rows)
+    assert float(total.split()[-1]) == pytest.approx(cpu, abs=0.05)
 
 
 def test_a_failing_stage_stops_its_lane():

@@ -9,7 +9,8 @@ Usage (from the Makefile)::
     python tests/timed.py --report
 
 Each stage runs ``command`` with the variables added to the environment and appends its
-wall time to ``_build/test-times/stages.tsv``. ``--together`` starts two or more lanes of
+wall time and CPU time (user + system, of the command and the processes it waited for) to
+``_build/test-times/stages.tsv``. ``--together`` starts two or more lanes of
 stages at once (a stage that uses one core would leave the other idle, e.g. XeLaTeX beside
 the unit tests; ``::`` starts a lane, ``::then`` a stage after the previous one in its lane)
 and waits for all: the first lane's output streams, the others' is printed as each stage
@@ -39,21 +40,24 @@ STAGES = TIMES / "stages.tsv"
 
 def report() -> str:
     """The stage table and the five slowest notebooks, as text."""
-    lines = ["", "make test, stage by stage:", f"  {'stage':<52} {'seconds':>8}"]
+    lines = ["", "make test, stage by stage:", f"  {'stage':<52} {'seconds':>8} {'CPU s':>8}"]
     groups: dict[str, float] = {}
+    used_in_all = 0.0
     if STAGES.is_file():
         for row in STAGES.read_text(encoding="utf-8").splitlines():
-            name, seconds, status, group, end = (row.split("\t") + ["", ""])[:5]
+            name, seconds, status, group, end, cpu = (row.split("\t") + ["", "", ""])[:6]
             group = group or name
             ended = float(end) if group != name and end else float(seconds)
             groups[group] = max(groups.get(group, 0.0), ended)
             mark = "" if status == "0" else f"  (failed, exit {status})"
             beside = f"  (together: {group})" if group != name else ""
-            lines.append(f"  {name:<52} {float(seconds):>8.1f}{mark}{beside}")
+            used = f"{float(cpu):>8.1f}" if cpu else f"{'':>8}"
+            used_in_all += float(cpu or 0)
+            lines.append(f"  {name:<52} {float(seconds):>8.1f} {used}{mark}{beside}")
     for group, seconds in groups.items():
         if " + " in group:
             lines.append(f"  {'wall time, ' + group:<52} {seconds:>8.1f}")
-    lines.append(f"  {'total (wall time)':<52} {sum(groups.values()):>8.1f}")
+    lines.append(f"  {'total (wall time)':<52} {sum(groups.values()):>8.1f} {used_in_all:>8.1f}")
     seconds: dict[tuple[str, str], float] = defaultdict(float)
     for xml in sorted(TIMES.glob("nbval-*.xml")):
         for case in ET.parse(xml).iter("testcase"):
@@ -75,11 +79,21 @@ def _environment(argv: list[str]) -> tuple[dict[str, str], list[str]]:
     return env, argv
 
 
-def _record(name: str, seconds: float, status: int, group: str = "", end: float = 0.0) -> None:
+def _record(
+    name: str, seconds: float, status: int, group: str = "", end: float = 0.0, cpu: float = 0.0
+) -> None:
     """Append a stage's row; ``end`` is when it ended, in seconds from its group's start."""
     TIMES.mkdir(parents=True, exist_ok=True)
     with STAGES.open("a", encoding="utf-8") as out:
-        out.write(f"{name}\t{seconds:.1f}\t{status}\t{group}\t{end:.1f}\n")
+        out.write(f"{name}\t{seconds:.1f}\t{status}\t{group}\t{end:.1f}\t{cpu:.1f}\n")
+
+
+def _call(argv: list[str], env: dict[str, str], **streams) -> tuple[int, float]:
+    """Run ``argv``; its exit status and CPU seconds (user + system, with what it waited for)."""
+    process = subprocess.Popen(argv, env=env, **streams)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, usage.ru_utime + usage.ru_stime
 
 
 def run(name: str, argv: list[str]) -> int:
@@ -87,10 +101,10 @@ def run(name: str, argv: list[str]) -> int:
     env, argv = _environment(argv)
     print(f"==> {name}: {' '.join(argv)}", flush=True)
     start = time.perf_counter()
-    status = subprocess.call(argv, env=env)
+    status, cpu = _call(argv, env)
     seconds = time.perf_counter() - start
-    _record(name, seconds, status)
-    print(f"==> {name}: {seconds:.1f} s", flush=True)
+    _record(name, seconds, status, cpu=cpu)
+    print(f"==> {name}: {seconds:.1f} s, {cpu:.1f} s of CPU", flush=True)
     if status != 0:
         print(report())
     return status
@@ -103,14 +117,14 @@ def _lane(stages, group, start, stream, results) -> None:
         print(f"==> {name} (together: {group}): {' '.join(argv)}", flush=True)
         log = None if stream else tempfile.TemporaryFile(mode="w+", encoding="utf-8")
         begun = time.perf_counter()
-        status = subprocess.call(argv, env=env, stdout=log, stderr=log and subprocess.STDOUT)
+        status, cpu = _call(argv, env, stdout=log, stderr=log and subprocess.STDOUT)
         end = time.perf_counter()
         if log is not None:
             log.seek(0)
             print(f"==> output of {name}:\n{log.read()}", end="", flush=True)
             log.close()
-        results.append((name, end - begun, status, end - start))
-        print(f"==> {name}: {end - begun:.1f} s (exit {status})", flush=True)
+        results.append((name, end - begun, status, end - start, cpu))
+        print(f"==> {name}: {end - begun:.1f} s, {cpu:.1f} s of CPU (exit {status})", flush=True)
         if status != 0:
             return
 
@@ -123,7 +137,7 @@ def together(lanes: list[list[tuple[str, list[str]]]]) -> int:
     """
     group = " + ".join(name for lane in lanes for name, _ in lane)
     start = time.perf_counter()
-    results: list[tuple[str, float, int, float]] = []
+    results: list[tuple[str, float, int, float, float]] = []
     threads = [
         threading.Thread(target=_lane, args=(lane, group, start, index == 0, results))
         for index, lane in enumerate(lanes)
@@ -133,9 +147,9 @@ def together(lanes: list[list[tuple[str, list[str]]]]) -> int:
     for thread in threads:
         thread.join()
     order = [name for lane in lanes for name, _ in lane]
-    for name, seconds, status, end in sorted(results, key=lambda r: order.index(r[0])):
-        _record(name, seconds, status, group, end)
-    failed = [status for _, _, status, _ in results if status != 0]
+    for name, seconds, status, end, cpu in sorted(results, key=lambda r: order.index(r[0])):
+        _record(name, seconds, status, group, end, cpu)
+    failed = [status for _, _, status, *_ in results if status != 0]
     if failed or len(results) < len(order):
         print(report())
     return failed[0] if failed else 0
