@@ -9,7 +9,7 @@ JB_FLAGS := -W -n --keep-going --builder html
 .PHONY: help venv book i18n-update check test lint notebooks lab bench clean
 # Python caches compiled modules (and pytest its rewritten test modules) in __pycache__, as on a
 # reader's machine. Some CI machines set PYTHONDONTWRITEBYTECODE, which made every pytest worker,
-# kernel and book build compile the checkout's modules again (7 s of CPU per pytest process).
+# kernel and book build compile the checkout's modules again (about 6 s of CPU per pytest process).
 unexport PYTHONDONTWRITEBYTECODE
 FAST := -m "not slow and not grid and not notebooks and not book and not browser and not pdf and not bundle"
 

@@ -57,7 +57,7 @@ def test_bundle_installs_in_a_fresh_venv_and_its_notebooks_pass_nbval(tmp_path):
     python = folder / ".venv" / "bin" / "python"
     # A reader's shell, not this one's: no venv, no path, and Python may write its bytecode
     # cache (PYTHONDONTWRITEBYTECODE, set on some CI machines, would make every kernel compile
-    # the 1,200 modules of torch and the lab again, 6 s of CPU each on a 2-core CI machine).
+    # the 1,200 modules of torch and the lab again, about 6 s of CPU each on a 2-core machine).
     unset = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE")
     env = {k: v for k, v in os.environ.items() if k not in unset}
     # --no-compile: pip would byte-compile every module it installs (half the install's time
