@@ -96,16 +96,17 @@ check: $(STAMP) lint
 # generic (non-vectorised) kernels, the path of CPUs without AVX2, MKL's compatible
 # (SSE2) code path for matrix products and oneDNN capped at SSE4.1 (ch19's float32 LSTMs
 # run through oneDNN), so stored outputs cannot depend on the vector kernels of the
-# reader's CPU. The PDF tests run first: they leave _build/pdf/book.pdf,
+# reader's CPU. The PDF tests run before the book tests: they leave _build/pdf/book.pdf,
 # which the HTML build of the book tests then offers on its ".pdf" button. Unit tests and
 # notebooks run on two workers (pytest-xdist; --dist loadfile keeps a notebook's cells,
-# which share a kernel, on one worker); the book is built once, in the last step, for the
-# build and browser tests, which then run on two workers (tests/conftest.py: built_book).
-# Stages that leave a core idle part of the time run side by side (timed.py --together):
-# the PDF builds (XeLaTeX uses one core per edition, and the English one ends first) beside
-# the unit tests; the bundle's install (pip uses one core) and its native nbval beside the
-# generic nbval pass and then the book build and browser tests. Nothing they check depends
-# on the thread count or the load.
+# which share a kernel, on one worker); the book is built once for the build and browser
+# tests, which then run on two workers (tests/conftest.py: built_book).
+# Every stage leaves a core idle part of the time (XeLaTeX and pip use one core, a pytest
+# run's last worker waits for the slowest file, the browser waits for pages), so all of
+# them run at once in three lanes (timed.py --together), each lane's stages in turn: the
+# PDF, then the book; the unit tests, then the generic nbval; the bundle. Two groups, one
+# after the other, had left a core idle for a quarter of the time. Nothing they check
+# depends on the thread count or the load.
 # tests/timed.py times each stage and prints the table at the end.
 TIMED := $(BIN)/python tests/timed.py
 # With two pytest workers on two cores, OpenMP's default spin-waiting between parallel regions
@@ -115,12 +116,11 @@ test check notebooks: export OMP_WAIT_POLICY := PASSIVE
 test: $(STAMP) lint
 	@$(TIMED) --reset
 	$(TIMED) --together \
-	  "PDF, both editions" $(BIN)/python -m pytest -q -m pdf tests :: \
-	  "unit and property tests" $(BIN)/python -m pytest -q -n 2 -m "not pdf and not book and not browser and not bundle and not notebooks"
-	$(TIMED) --together \
-	  "bundle in a fresh venv, nbval natively" $(BIN)/python -m pytest -q -s -m bundle tests :: \
-	  "nbval, generic kernels" ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE ONEDNN_MAX_CPU_ISA=SSE41 $(BIN)/python -m pytest -q -n 2 --dist loadfile --junitxml=_build/test-times/nbval-generic.xml notebooks ::then \
-	  "book build and browser, both editions" $(BIN)/python -m pytest -q -n 2 -m "book or browser" tests
+	  "PDF, both editions" $(BIN)/python -m pytest -q -m pdf tests ::then \
+	  "book build and browser, both editions" $(BIN)/python -m pytest -q -n 2 -m "book or browser" tests :: \
+	  "unit and property tests" $(BIN)/python -m pytest -q -n 2 -m "not pdf and not book and not browser and not bundle and not notebooks" ::then \
+	  "nbval, generic kernels" ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE ONEDNN_MAX_CPU_ISA=SSE41 $(BIN)/python -m pytest -q -n 2 --dist loadfile --junitxml=_build/test-times/nbval-generic.xml notebooks :: \
+	  "bundle in a fresh venv, nbval natively" $(BIN)/python -m pytest -q -s -m bundle tests
 	@$(TIMED) --report
 
 # The Japanese edition's figures are twins of the stored ones (make figures-ja), so they are

@@ -65,8 +65,11 @@ def test_a_lane_runs_its_stages_in_turn_beside_another_lane(times):
     first, second = float(rows["first"][1]), float(rows["second"][1])
     assert 0.8 <= first < 1.6 and 0.8 <= second < 1.6  # each its own time
     assert float(rows["second"][4]) >= first + second - 0.2  # after the first (0.1 s rounding)
-    wall = next(line for line in timed.report().splitlines() if "wall time, long + first" in line)
+    table = timed.report().splitlines()
+    wall = next(line for line in table if "wall time, long + first" in line)
     assert float(wall.split()[-1]) >= 1.8
+    row = next(line for line in table if line.split()[:1] == ["second"])
+    assert row.endswith(f"(run together; ended at {float(rows['second'][4]):.1f} s)")
 
 
 def test_each_stage_records_its_own_cpu_time_not_its_wall_time(times):

@@ -50,7 +50,7 @@ def report() -> str:
             ended = float(end) if group != name and end else float(seconds)
             groups[group] = max(groups.get(group, 0.0), ended)
             mark = "" if status == "0" else f"  (failed, exit {status})"
-            beside = f"  (together: {group})" if group != name else ""
+            beside = f"  (run together; ended at {ended:.1f} s)" if group != name else ""
             used = f"{float(cpu):>8.1f}" if cpu else f"{'':>8}"
             used_in_all += float(cpu or 0)
             lines.append(f"  {name:<52} {float(seconds):>8.1f} {used}{mark}{beside}")
