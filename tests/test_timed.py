@@ -94,7 +94,7 @@ def test_each_stage_records_its_own_cpu_time_not_its_wall_time(times):
 def test_a_failing_stage_stops_its_lane():
     fail, ok = [PY, "-c", "raise SystemExit(2)"], [PY, "-c", "print('never')"]
     results = []
-    timed._lane([("bad", fail), ("after", ok)], "g", 0.0, True, results)
+    timed._lane([("bad", fail), ("after", ok)], 0.0, True, results)
     assert [r[0] for r in results] == ["bad"]
 
 

@@ -110,11 +110,11 @@ def run(name: str, argv: list[str]) -> int:
     return status
 
 
-def _lane(stages, group, start, stream, results) -> None:
+def _lane(stages, start, stream, results) -> None:
     """Run one lane's stages one after the other; stop at the first that fails."""
     for name, argv in stages:
         env, argv = _environment(argv)
-        print(f"==> {name} (together: {group}): {' '.join(argv)}", flush=True)
+        print(f"==> {name} (run together): {' '.join(argv)}", flush=True)
         log = None if stream else tempfile.TemporaryFile(mode="w+", encoding="utf-8")
         begun = time.perf_counter()
         status, cpu = _call(argv, env, stdout=log, stderr=log and subprocess.STDOUT)
@@ -139,7 +139,7 @@ def together(lanes: list[list[tuple[str, list[str]]]]) -> int:
     start = time.perf_counter()
     results: list[tuple[str, float, int, float, float]] = []
     threads = [
-        threading.Thread(target=_lane, args=(lane, group, start, index == 0, results))
+        threading.Thread(target=_lane, args=(lane, start, index == 0, results))
         for index, lane in enumerate(lanes)
     ]
     for thread in threads:
