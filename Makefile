@@ -92,7 +92,7 @@ check: $(STAMP) lint
 
 # nbval runs twice: natively, in a fresh virtual environment made from the download
 # bundle exactly as a reader makes it (tests/test_bundle.py: the zip's notebooks, its
-# dropmini wheel, its pinned requirements), then over notebooks/ in .venv with ATen's
+# dropmini wheel, its pinned requirements), and over notebooks/ in .venv with ATen's
 # generic (non-vectorised) kernels, the path of CPUs without AVX2, MKL's compatible
 # (SSE2) code path for matrix products and oneDNN capped at SSE4.1 (ch19's float32 LSTMs
 # run through oneDNN), so stored outputs cannot depend on the vector kernels of the
@@ -107,10 +107,12 @@ check: $(STAMP) lint
 # PDF, then the book; the unit tests, then the generic nbval; the bundle. Two groups, one
 # after the other, had left a core idle for a quarter of the time. (Running the lanes that
 # do not lead to the book at a lower priority changed nothing: 1092 s against 1088 s.)
-# Nothing they check depends on the thread count or the load.
+# What they check does not depend on the thread count or the load; what the load can
+# reach is the browser tests' waits (15-30 s for a page's scripts) and test_timed.py's
+# bounds on its own small stages, which passed with all the lanes running.
 # tests/timed.py times each stage and prints the table at the end.
 TIMED := $(BIN)/python tests/timed.py
-# With two pytest workers on two cores, OpenMP's default spin-waiting between parallel regions
+# With several pytest workers on two cores, OpenMP's default spin-waiting between parallel regions
 # costs more than the work (a cell of ch18 took 30x longer under load). PASSIVE makes idle
 # threads sleep; it changes no result, only when idle threads give their core back.
 test check notebooks: export OMP_WAIT_POLICY := PASSIVE

@@ -3,7 +3,7 @@
 ``book/_ext/bundle.py`` writes the zip that every HTML build offers. This test unpacks it,
 creates a fresh virtual environment with nothing in it, runs the README's install command
 in the bundle's folder, and then runs nbval over the bundled notebooks with that
-environment's Python: the native nbval pass of ``make test`` (the second pass, under the
+environment's Python: the native nbval pass of ``make test`` (the other pass, under the
 generic kernels, runs over ``notebooks/`` in the project's environment).
 """
 
